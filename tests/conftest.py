@@ -1,0 +1,36 @@
+"""Shared fixtures: the repository root, the assignments, and cached notebook harnesses."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tests.nbharness import NotebookHarness
+from tfscourse.notebooks import assignments
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = assignments(ROOT)
+
+
+@cache
+def harness(assignment: str) -> NotebookHarness:
+    """The master notebook of ``assignment`` executed once per test process."""
+    return NotebookHarness(ASSIGNMENTS[assignment])
+
+
+def known_wrong_cases(assignment: str):
+    """The ``CASES`` of tests/known_wrong/<notebook>.py (empty when the module is missing)."""
+    name = ASSIGNMENTS[assignment].stem
+    try:
+        module = importlib.import_module(f"tests.known_wrong.{name}")
+    except ModuleNotFoundError:
+        return []
+    return module.CASES
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

@@ -1,0 +1,286 @@
+"""Known-wrong answers for 01_self_attention (see tests/known_wrong/__init__.py)."""
+
+import numpy as np
+
+from tests.nbharness import Wrong
+
+# ---- softmax -------------------------------------------------------------
+
+
+def softmax_unstable(x, axis=-1):
+    """No maximum subtracted: overflows to nan on large logits."""
+    e = np.exp(np.asarray(x, dtype=float))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_ignores_axis(x, axis=-1):
+    """Always normalises over the last axis, whatever axis is asked for."""
+    x = np.asarray(x, dtype=float)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_global_max(x, axis=-1):
+    """Subtracts the maximum of the whole array: rows far below it underflow to 0/0."""
+    x = np.asarray(x, dtype=float)
+    e = np.exp(x - x.max())
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_sum_all(x, axis=-1):
+    """Divides by the sum over the whole array instead of along the axis."""
+    x = np.asarray(x, dtype=float)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum()
+
+
+# ---- scaled dot-product attention -----------------------------------------
+
+
+def sdpa_no_scaling(Q, K, V, mask=None):
+    """Forgets to divide the scores by sqrt(d_k)."""
+    scores = Q @ K.T
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    weights = softmax(scores, axis=-1)  # noqa: F821 - the notebook's softmax
+    return weights @ V, weights
+
+
+def sdpa_scaled_by_d_v(Q, K, V, mask=None):
+    """Scales by sqrt(d_v) instead of sqrt(d_k)."""
+    scores = Q @ K.T / np.sqrt(V.shape[1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    weights = softmax(scores, axis=-1)  # noqa: F821
+    return weights @ V, weights
+
+
+def sdpa_softmax_over_queries(Q, K, V, mask=None):
+    """Normalises each column (over the queries) instead of each row."""
+    scores = Q @ K.T / np.sqrt(Q.shape[1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    weights = softmax(scores, axis=0)  # noqa: F821
+    return weights @ V, weights
+
+
+def sdpa_mask_after_softmax(Q, K, V, mask=None):
+    """Zeroes masked weights after the softmax, so rows no longer sum to one."""
+    weights = softmax(Q @ K.T / np.sqrt(Q.shape[1]), axis=-1)  # noqa: F821
+    if mask is not None:
+        weights = weights * mask
+    return weights @ V, weights
+
+
+def sdpa_nan_on_empty_rows(Q, K, V, mask=None):
+    """Masks correctly but lets a fully masked row become nan."""
+    scores = Q @ K.T / np.sqrt(Q.shape[1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        weights = e / e.sum(axis=-1, keepdims=True)
+    return weights @ V, weights
+
+
+# ---- self-attention ------------------------------------------------------
+
+
+def self_attention_transposed(X, W_q, W_k, W_v):
+    """Uses the column-vector convention (W X^T) without transposing back."""
+    Q, K, V = (W.T @ X.T for W in (W_q, W_k, W_v))
+    out, w = scaled_dot_product_attention(Q.T, K.T, V.T)  # noqa: F821
+    return out, w.T
+
+
+def self_attention_swapped_qk(X, W_q, W_k, W_v):
+    """Builds the queries with W_k and the keys with W_q."""
+    return scaled_dot_product_attention(X @ W_k, X @ W_q, X @ W_v)  # noqa: F821
+
+
+def self_attention_values_from_input(X, W_q, W_k, W_v):
+    """Attends over X itself instead of V = X W_v."""
+    return scaled_dot_product_attention(X @ W_q, X @ W_k, X)  # noqa: F821
+
+
+def self_attention_no_scale(X, W_q, W_k, W_v):
+    """Skips the 1/sqrt(d_k) scaling."""
+    Q, K, V = X @ W_q, X @ W_k, X @ W_v
+    w = softmax(Q @ K.T)  # noqa: F821
+    return w @ V, w
+
+
+# ---- positional encoding -------------------------------------------------
+
+
+def pe_exponent_per_dimension(num_positions, d_model):
+    """The handout's slip: exponent j/d_model with the dimension index j, not 2i/d_model."""
+    pe = np.zeros((num_positions, d_model))
+    for pos in range(num_positions):
+        for j in range(d_model):
+            angle = pos / 10000 ** (j / d_model)
+            pe[pos, j] = np.sin(angle) if j % 2 == 0 else np.cos(angle)
+    return pe
+
+
+def pe_sin_cos_swapped(num_positions, d_model):
+    """Cosine in the even dimensions and sine in the odd ones."""
+    pos = np.arange(num_positions)[:, None]
+    angles = pos / 10000 ** (np.arange(0, d_model, 2) / d_model)
+    pe = np.zeros((num_positions, d_model))
+    pe[:, 0::2], pe[:, 1::2] = np.cos(angles), np.sin(angles)
+    return pe
+
+
+def pe_halves(num_positions, d_model):
+    """Sines in the first half and cosines in the second half (not interleaved)."""
+    pos = np.arange(num_positions)[:, None]
+    angles = pos / 10000 ** (np.arange(0, d_model, 2) / d_model)
+    return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+
+
+def pe_one_based(num_positions, d_model):
+    """Counts positions from 1."""
+    pos = np.arange(1, num_positions + 1)[:, None]
+    angles = pos / 10000 ** (np.arange(0, d_model, 2) / d_model)
+    pe = np.zeros((num_positions, d_model))
+    pe[:, 0::2], pe[:, 1::2] = np.sin(angles), np.cos(angles)
+    return pe
+
+
+# ---- argmax attention ----------------------------------------------------
+
+
+def argmax_last_tie(q, K, V):
+    """Takes the last key on ties."""
+    scores = (K @ q).tolist()
+    best = len(scores) - 1 - scores[::-1].index(max(scores))
+    return V[best]
+
+
+def argmax_of_values(q, K, V):
+    """Picks the value with the largest dot product with q, ignoring the keys."""
+    return V[int(np.argmax(V @ q))] if V.shape[1] == q.shape[0] else V[0]
+
+
+def argmin_attention(q, K, V):
+    """Picks the least similar key."""
+    return V[int(np.argmin(K @ q))]
+
+
+def argmax_softmax_average(q, K, V):
+    """Returns the softmax average, not the single best value."""
+    return softmax(K @ q) @ V  # noqa: F821
+
+
+# ---- extraction matrix ---------------------------------------------------
+
+
+def extraction_projection_only(A):
+    """A A^T without the factor 2: recovers v_a / 2."""
+    return A @ A.T
+
+
+def extraction_gram(A):
+    """2 A^T A, the m x m Gram matrix instead of the projection."""
+    return 2 * A.T @ A
+
+
+def extraction_identity_times_two(A):
+    """2 I: doubles the average instead of projecting it."""
+    return 2 * np.eye(A.shape[0])
+
+
+# ---- causal mask ---------------------------------------------------------
+
+
+def causal_mask_upper(n):
+    """Upper triangle: lets each token see the future instead of the past."""
+    return np.triu(np.ones((n, n), dtype=bool))
+
+
+def causal_mask_no_diagonal(n):
+    """Strictly lower triangle: a token may not see itself (off by one)."""
+    return np.tril(np.ones((n, n), dtype=bool), k=-1)
+
+
+def causal_mask_inverted(n):
+    """True marks the hidden positions (the opposite convention)."""
+    return np.triu(np.ones((n, n), dtype=bool), k=1)
+
+
+def causal_mask_float(n):
+    """Right pattern, but floats instead of booleans."""
+    return np.tril(np.ones((n, n)))
+
+
+# ---- multiply-adds -------------------------------------------------------
+
+
+def flops_without_weighted_sum(n, h):
+    """Forgets the weighted sum of the values."""
+    return 3 * n * h * h + n * n * h
+
+
+def flops_scores_only(n, h):
+    """Counts only the n x n score matrix."""
+    return n * n * h
+
+
+def flops_with_output_projection(n, h):
+    """Adds an output projection that this single-head layer does not have."""
+    return 4 * n * h * h + 2 * n * n * h
+
+
+CASES = [
+    Wrong("softmax", softmax_unstable),
+    Wrong("softmax", softmax_ignores_axis),
+    Wrong("softmax", softmax_global_max),
+    Wrong("softmax", softmax_sum_all),
+    Wrong("scaled_dot_product_attention", sdpa_no_scaling),
+    Wrong("scaled_dot_product_attention", sdpa_scaled_by_d_v),
+    Wrong("scaled_dot_product_attention", sdpa_softmax_over_queries),
+    Wrong("scaled_dot_product_attention", sdpa_mask_after_softmax),
+    Wrong("scaled_dot_product_attention", sdpa_nan_on_empty_rows),
+    Wrong("self_attention", self_attention_transposed),
+    Wrong("self_attention", self_attention_swapped_qk),
+    Wrong("self_attention", self_attention_values_from_input),
+    Wrong("self_attention", self_attention_no_scale),
+    Wrong("positional_encoding", pe_exponent_per_dimension),
+    Wrong("positional_encoding", pe_sin_cos_swapped),
+    Wrong("positional_encoding", pe_halves),
+    Wrong("positional_encoding", pe_one_based),
+    Wrong("argmax_attention", argmax_last_tie),
+    Wrong("argmax_attention", argmax_of_values),
+    Wrong("argmax_attention", argmin_attention),
+    Wrong("argmax_attention", argmax_softmax_average),
+    Wrong("extraction_matrix", extraction_projection_only),
+    Wrong("extraction_matrix", extraction_gram),
+    Wrong("extraction_matrix", extraction_identity_times_two),
+    Wrong("causal_mask", causal_mask_upper),
+    Wrong("causal_mask", causal_mask_no_diagonal),
+    Wrong("causal_mask", causal_mask_inverted),
+    Wrong("causal_mask", causal_mask_float),
+    Wrong("attention_flops", flops_without_weighted_sum),
+    Wrong("attention_flops", flops_scores_only),
+    Wrong("attention_flops", flops_with_output_projection),
+    # numbers the student types in
+    Wrong("cat_weights", np.array([0.1, 0.2, 0.2, 0.2, 0.1, 0.2]), ("test_cat_answers",), "weights that do not follow the table"),
+    Wrong("cat_weights", np.array([1, 2, 2, 2, 1, 1]) / 9, ("test_cat_answers",), "scores normalised linearly instead of by softmax"),
+    Wrong("cat_weights", np.exp([0, 1, 1, 1, 0, 0]) / np.exp([0, 1, 1, 1, 0, 0]).sum(), ("test_cat_answers",), "softmax without the sqrt(2) scale"),
+    Wrong("weight_on_a", 0.5, ("test_weight_on_a",), "the handout's claim of exactly 1/2"),
+    Wrong("weight_on_a", float(np.exp(1) / (2 * np.exp(1) + 2)), ("test_weight_on_a",), "no 1/sqrt(d_k) scale"),
+    Wrong("weight_on_a", float(np.exp(0.5) / (np.exp(0.5) + 3)), ("test_weight_on_a",), "only k_a in the query"),
+    Wrong("answer_q1", {"A"}, ("test_concept_q1",)),
+    Wrong("answer_q1", {"A", "B"}, ("test_concept_q1",)),
+    Wrong("answer_q1", set(), ("test_concept_q1",)),
+    Wrong("answer_q2", {"B"}, ("test_concept_q2",)),
+    Wrong("answer_q2", {"A", "B"}, ("test_concept_q2",)),
+    Wrong("answer_q2", set(), ("test_concept_q2",)),
+    Wrong("answer_q3", {"B"}, ("test_concept_q3",)),
+    Wrong("answer_q3", {"A", "B"}, ("test_concept_q3",)),
+    Wrong("answer_q3", set(), ("test_concept_q3",)),
+    Wrong("answer_q4", {"A", "B", "C", "D"}, ("test_concept_q4",)),
+    Wrong("answer_q4", {"C", "D"}, ("test_concept_q4",)),
+    Wrong("answer_q4", {"A", "C"}, ("test_concept_q4",)),
+]

@@ -1,0 +1,90 @@
+"""The notebooks' tests pass the solutions and reject known-wrong answers.
+
+For every assignment: each test cell passes with the master solution; each
+known-wrong answer fails every test cell it names, and fails its *hidden* block
+on its own too (a visible check may catch it first for a student, but the hidden
+tests must not rely on that); each hidden block rejects at least three wrong
+answers; and replacing numpy's and torch's comparison functions with
+always-true ones changes none of this.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import ASSIGNMENTS, harness, known_wrong_cases
+
+CASES = [
+    pytest.param(assignment, case, id=f"{assignment}-{case.label}-{index}")
+    for assignment in ASSIGNMENTS
+    for index, case in enumerate(known_wrong_cases(assignment))
+]
+MIN_WRONG_PER_HIDDEN_BLOCK = 3
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_passes_every_test_cell(assignment):
+    h = harness(assignment)
+    assert h.test_sources, f"{assignment} has no autograded test cells"
+    failures = {tid: r.error for tid, r in h.solution_results.items() if not r.passed}
+    assert not failures, f"the master solution fails: {failures}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_hidden_blocks_are_self_contained(assignment):
+    """Each hidden block passes on its own with the solution: it must not lean on the visible part."""
+    h = harness(assignment)
+    failures = {}
+    for tid in h.test_sources:
+        if h.hidden_block(tid).strip():
+            result = h.run_test(tid, hidden_only=True)
+            if not result.passed:
+                failures[tid] = result.error
+    assert not failures, f"hidden blocks that fail alone with the solution: {failures}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_hidden_block_rejects_three_wrong_answers(assignment):
+    h = harness(assignment)
+    cases = known_wrong_cases(assignment)
+    assert cases, f"tests/known_wrong has no cases for {assignment}"
+    counts = Counter(test for case in cases for test in case.tests)
+    with_hidden = [tid for tid in h.test_sources if h.hidden_block(tid).strip()]
+    weak = {tid: counts[tid] for tid in with_hidden if counts[tid] < MIN_WRONG_PER_HIDDEN_BLOCK}
+    assert not weak, f"hidden blocks with fewer than {MIN_WRONG_PER_HIDDEN_BLOCK} known-wrong answers: {weak}"
+
+
+@pytest.mark.parametrize("assignment, case", CASES)
+def test_known_wrong_answer_loses_points(assignment, case):
+    h = harness(assignment)
+    for test_id in case.tests:
+        assert test_id in h.test_sources, f"{case.label} names an unknown test cell {test_id}"
+        whole = h.run_test(test_id, case)
+        assert not whole.passed, f"{case.why!r} passes {test_id}"
+        if h.hidden_block(test_id).strip():
+            hidden = h.run_test(test_id, case, hidden_only=True)
+            assert not hidden.passed, f"{case.why!r} passes the hidden block of {test_id}"
+
+
+def _always_true(*args, **kwargs):
+    return True
+
+
+@pytest.mark.parametrize("assignment, case", CASES)
+def test_patched_comparisons_do_not_rescue_wrong_answers(assignment, case, monkeypatch):
+    monkeypatch.setattr(np, "allclose", _always_true)
+    monkeypatch.setattr(np, "array_equal", _always_true)
+    monkeypatch.setattr(np.testing, "assert_allclose", lambda *a, **k: None)
+    monkeypatch.setattr(np.testing, "assert_array_equal", lambda *a, **k: None)
+    monkeypatch.setattr(torch, "allclose", _always_true)
+    monkeypatch.setattr(torch.testing, "assert_close", lambda *a, **k: None)
+    h = harness(assignment)
+    for test_id in case.tests:
+        if h.hidden_block(test_id).strip():
+            assert not h.run_test(test_id, case, hidden_only=True).passed, (
+                f"{case.why!r} passes the hidden block of {test_id} once numpy/torch comparisons are patched"
+            )
