@@ -1,0 +1,101 @@
+"""The ``tfscourse`` command line (run ``tfscourse --help``).
+
+Maintainers:
+    tfscourse build-draft DRAFT.py course/NN_topic/topic.ipynb   text draft -> master notebook
+    tfscourse normalize        strip outputs, stable ids and metadata in course/
+    tfscourse sync-setup       rewrite every setup cell from tfscourse.colab
+    tfscourse release [A ...]  nbgrader generate_assignment for the given (default: all) assignments
+Instructors:
+    tfscourse demo             release, autograde the example submissions, feedback, grades table
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from tfscourse import notebooks
+
+
+def _course_root() -> Path:
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file() and (folder / "course").is_dir():
+            return folder
+    raise SystemExit("run this inside the course repository (no nbgrader_config.py with a course/ folder found)")
+
+
+def cmd_build_draft(args) -> int:
+    nb = notebooks.from_text(Path(args.draft).read_text(encoding="utf-8"))
+    Path(args.notebook).parent.mkdir(parents=True, exist_ok=True)
+    notebooks.write(nb, args.notebook)
+    print(f"wrote {args.notebook} ({len(nb.cells)} cells)")
+    return 0
+
+
+def _each_master(root: Path):
+    import nbformat
+
+    for name, path in notebooks.assignments(root).items():
+        yield name, path, nbformat.read(str(path), as_version=4)
+
+
+def cmd_normalize(args) -> int:
+    for _, path, nb in _each_master(_course_root()):
+        notebooks.normalize(nb)
+        notebooks.write(nb, path)
+        print(f"normalized {path}")
+    return 0
+
+
+def cmd_sync_setup(args) -> int:
+    for _, path, nb in _each_master(_course_root()):
+        if notebooks.sync_setup_cell(nb):
+            notebooks.write(nb, path)
+            print(f"updated the setup cell of {path}")
+    return 0
+
+
+def release(root: Path, names: list[str] | None = None) -> None:
+    """Generate the student versions in release/ with nbgrader."""
+    for name in names or list(notebooks.assignments(root)):
+        subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force", "--log-level=WARN"],
+            cwd=root,
+            check=True,
+        )
+        print(f"released {name}")
+
+
+def cmd_release(args) -> int:
+    release(_course_root(), args.assignments)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from tfscourse.cycle import run_demo
+
+    return run_demo(_course_root())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tfscourse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build-draft", help="turn a text draft into a master notebook")
+    p.add_argument("draft")
+    p.add_argument("notebook")
+    p.set_defaults(func=cmd_build_draft)
+    sub.add_parser("normalize", help="strip outputs and stabilise metadata of the master notebooks").set_defaults(func=cmd_normalize)
+    sub.add_parser("sync-setup", help="rewrite the setup cells from tfscourse.colab").set_defaults(func=cmd_sync_setup)
+    p = sub.add_parser("release", help="generate release/ with nbgrader")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(func=cmd_release)
+    sub.add_parser("demo", help="the instructor's full cycle on the example submissions").set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
