@@ -12,7 +12,6 @@ Instructors:
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -58,19 +57,13 @@ def cmd_sync_setup(args) -> int:
     return 0
 
 
-def release(root: Path, names: list[str] | None = None) -> None:
-    """Generate the student versions in release/ with nbgrader."""
-    for name in names or list(notebooks.assignments(root)):
-        subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force", "--log-level=WARN"],
-            cwd=root,
-            check=True,
-        )
-        print(f"released {name}")
-
-
 def cmd_release(args) -> int:
-    release(_course_root(), args.assignments)
+    from tfscourse.cycle import release_all
+
+    root = _course_root()
+    names = args.assignments or list(notebooks.assignments(root))
+    release_all(root, names)
+    print(f"released {', '.join(names)}")
     return 0
 
 
