@@ -2,7 +2,7 @@
 
 Every notebook must run without internet. The default corpus is real English
 prose that every CPython installation carries: the language reference topics
-bundled in ``pydoc_data`` (about 0.8 MB). Any local UTF-8 text file can be used
+bundled in ``pydoc_data`` (about 0.47 MB). Any local UTF-8 text file can be used
 instead.
 
 Example:

@@ -1,0 +1,81 @@
+"""Every release notebook, completed, runs top to bottom on an emulated Colab and still grades.
+
+The emulation (tests/colab_emulation.py) is a separate virtual environment with only
+Colab's stack and a stand-in ``google.colab``; the notebook's own setup cell installs
+the course package from a locally built wheel (``TFSCOURSE_PACKAGE_SOURCE``). The run
+must produce no error, must have called Colab's widget manager, and the notebook, saved
+the way Colab saves it, must get full marks from ``nbgrader autograde``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from tests import colab_emulation
+from tests.conftest import ASSIGNMENTS, ROOT
+from tfscourse import submissions
+from tfscourse.colab import PACKAGE_SOURCE_ENV
+from tfscourse.notebooks import grade_id, is_test_cell
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def colab(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("colab")
+    python = colab_emulation.colab_python(ROOT / ".cache")
+    wheel = colab_emulation.build_wheel(ROOT, tmp / "wheel")
+    return {"python": python, "wheel": wheel, "stub": colab_emulation.stub_dir(tmp)}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_completed_notebook_runs_on_colab_and_grades(assignment, colab, tmp_path):
+    master_path = ASSIGNMENTS[assignment]
+    master = nbformat.read(str(master_path), as_version=4)
+    release = nbformat.read(str(ROOT / "release" / assignment / master_path.name), as_version=4)
+    completed = tmp_path / "content" / master_path.name  # Colab's working folder holds nothing else
+    completed.parent.mkdir()
+    nbformat.write(submissions.fill(release, master), str(completed))
+    marker = tmp_path / "colab_calls.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "NBGRADER", "PYTHONPATH"))}
+    env.update({PACKAGE_SOURCE_ENV: str(colab["wheel"]), "PYTHONPATH": str(colab["stub"]),
+                "COLAB_STUB_MARKER": str(marker), "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
+    env["PATH"] = f"{colab['python'].parent}:{env['PATH']}"
+    executed = tmp_path / "executed.ipynb"
+    colab_emulation.run_notebook(colab["python"], completed, executed, env)
+
+    nb = nbformat.read(str(executed), as_version=4)
+    errors = [(c.get("id"), o.get("ename"), o.get("evalue")) for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{assignment} fails on the emulated Colab: {errors}"
+    setup_text = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.output_type == "stream")
+    assert "Installing the course package" in setup_text, "the setup cell did not install the package"
+    assert "Google Colab" in setup_text, f"setup() did not detect Colab: {setup_text!r}"
+    assert marker.is_file() and "enable_custom_widget_manager" in marker.read_text()
+
+    # Save it the way Colab does and grade it.
+    course = tmp_path / "course_copy"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "course" / assignment, course / "course" / assignment)
+    submitted = course / "submitted" / "colab_student" / assignment / master_path.name
+    submitted.parent.mkdir(parents=True)
+    nbformat.write(colab_emulation.as_colab_saves_it(nb), str(submitted))
+    run = lambda *a: subprocess.run([sys.executable, "-m", "nbgrader", *a, "--log-level=ERROR"], cwd=course,  # noqa: E731
+                                    capture_output=True, text=True)
+    assert run("generate_assignment", assignment, "--force").returncode == 0
+    graded = run("autograde", assignment, "--force", "--create")
+    assert graded.returncode == 0, graded.stderr[-2000:]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for cell in master.cells:
+            if is_test_cell(cell):
+                grade = gradebook.find_grade(grade_id(cell), master_path.stem, assignment, "colab_student")
+                assert grade.score == grade.max_score, f"{grade_id(cell)}: {grade.score}/{grade.max_score} after a Colab save"
