@@ -23,7 +23,7 @@ from tfscourse import submissions
 from tfscourse.colab import PACKAGE_SOURCE_ENV
 from tfscourse.notebooks import grade_id, is_test_cell
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("colab")]
 
 
 @pytest.fixture(scope="session")

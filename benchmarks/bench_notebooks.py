@@ -1,0 +1,79 @@
+"""Time every solution notebook top to bottom, and one real ``nbgrader autograde`` of it.
+
+Usage: ``.venv/bin/python benchmarks/bench_notebooks.py [ASSIGNMENT ...]``
+
+For each assignment it prints
+* the run time of the solution notebook as a student runs it (NBGRADER_EXECUTION unset),
+* the run time under ``NBGRADER_EXECUTION=autograde`` (training loops shrink), and
+* the wall time of ``nbgrader autograde`` for one complete submission in a temporary
+  course copy (kernel start, execution, database writes: what one student costs).
+Targets from the issues: notebook 01/02 < 20 s, 03 < 30 s, 04/05 < 90 s; autograding one
+submission of notebook 01 < 15 s.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tfscourse import submissions  # noqa: E402
+from tfscourse.notebooks import assignments  # noqa: E402
+
+
+def run_seconds(nb_path: Path, autograde_mode: bool) -> float:
+    nb = nbformat.read(str(nb_path), as_version=4)
+    saved = os.environ.pop("NBGRADER_EXECUTION", None)
+    if autograde_mode:
+        os.environ["NBGRADER_EXECUTION"] = "autograde"
+    try:
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(nb_path.parent)}}).execute()
+        return time.perf_counter() - start
+    finally:
+        os.environ.pop("NBGRADER_EXECUTION", None)
+        if saved is not None:
+            os.environ["NBGRADER_EXECUTION"] = saved
+
+
+def autograde_seconds(assignment: str, master_path: Path) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        course = Path(tmp)
+        shutil.copy(ROOT / "nbgrader_config.py", course)
+        shutil.copytree(ROOT / "course" / assignment, course / "course" / assignment)
+        nbgrader = [sys.executable, "-m", "nbgrader"]
+        subprocess.run([*nbgrader, "generate_assignment", assignment, "--force", "--log-level=ERROR"], cwd=course, check=True)
+        master = nbformat.read(str(master_path), as_version=4)
+        release = nbformat.read(str(course / "release" / assignment / master_path.name), as_version=4)
+        target = course / "submitted" / "student" / assignment / master_path.name
+        target.parent.mkdir(parents=True)
+        nbformat.write(submissions.fill(release, master), str(target))
+        start = time.perf_counter()
+        subprocess.run([*nbgrader, "autograde", assignment, "--force", "--create", "--log-level=ERROR"], cwd=course,
+                       check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def main(names: list[str]) -> None:
+    found = assignments(ROOT)
+    print(f"{'assignment':<26}{'student run':>12}{'autograde-mode run':>20}{'nbgrader autograde':>20}")
+    for name in names or list(found):
+        path = found[name]
+        full = run_seconds(path, autograde_mode=False)
+        quick = run_seconds(path, autograde_mode=True)
+        graded = autograde_seconds(name, path)
+        print(f"{name:<26}{full:>11.1f}s{quick:>19.1f}s{graded:>19.1f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
