@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 TORCH_REQUIREMENT ?= torch==2.13.0
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
+# nbgrader calls helper programs such as `alembic` by name: put the environment's scripts first.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: demo test lint release examples clean
 

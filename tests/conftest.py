@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from tests.nbharness import NotebookHarness
 from tfscourse.notebooks import assignments
 
 ROOT = Path(__file__).resolve().parents[1]
+# nbgrader runs `alembic` by name: make the test interpreter's scripts findable without activation.
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 ASSIGNMENTS = assignments(ROOT)
 
 

@@ -12,6 +12,7 @@ Instructors:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -73,7 +74,15 @@ def cmd_demo(args) -> int:
     return run_demo(_course_root())
 
 
+def _put_own_bin_on_path() -> None:
+    """nbgrader runs helper programs (alembic) by name: find them next to this Python, venv or not."""
+    own_bin = str(Path(sys.executable).parent)
+    if own_bin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = own_bin + os.pathsep + os.environ.get("PATH", "")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _put_own_bin_on_path()
     parser = argparse.ArgumentParser(prog="tfscourse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build-draft", help="turn a text draft into a master notebook")
