@@ -43,11 +43,21 @@ class Wrong:
             self.tests = (f"test_{self.target}",)
         if not self.why:
             doc = inspect.getdoc(self.answer) if callable(self.answer) else None
-            self.why = (doc or repr(self.answer)).splitlines()[0]
+            value = self.answer
+            if isinstance(value, (set, frozenset)):
+                value = sorted(value)
+            self.why = (doc or repr(value)).splitlines()[0]
 
     @property
     def label(self) -> str:
-        name = getattr(self.answer, "__name__", repr(self.answer))
+        """A name that is the same in every process (test ids must not depend on set order)."""
+        answer = self.answer
+        if hasattr(answer, "__name__"):
+            name = answer.__name__
+        elif isinstance(answer, (set, frozenset)):
+            name = "{" + ",".join(sorted(map(str, answer))) + "}"
+        else:
+            name = type(answer).__name__
         return f"{self.target}:{name}"
 
 
