@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ASSIGNMENTS, ROOT
 from tfscourse import notebooks
-from tfscourse.colab import SETUP_CELL_ID, setup_cell_source
+from tfscourse.colab import SETUP_CELL_ID, colab_badge_markdown, setup_cell_source
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,15 @@ def test_setup_cell_is_current_and_first(assignment):
     assert notebooks.grade_id(code[0]) == SETUP_CELL_ID, "the first code cell must be the locked setup cell"
     assert code[0].source == setup_cell_source(), "setup cell is stale: run `tfscourse sync-setup`"
     assert notebooks.nbgrader_meta(code[0]).get("locked"), "the setup cell must be locked"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_title_has_the_colab_badge_of_its_release(assignment):
+    path = ASSIGNMENTS[assignment]
+    nb = nbformat.read(str(path), as_version=4)
+    expected = colab_badge_markdown(notebooks.release_path_of(path))
+    assert expected in nb.cells[0].source, "the title cell lacks its Open in Colab badge: run `tfscourse sync-setup`"
+    assert expected in (ROOT / "README.md").read_text(), f"README.md lacks the Colab badge of {assignment}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -8,7 +8,7 @@ Three students, so that the demo and the tests see every kind of result:
   mistakes from ``tests/known_wrong/<notebook>.py`` and the last two answer cells left
   as released (partial marks expected).
 
-Run from the repository root after changing a notebook: ``python tools/make_examples.py``.
+Run after changing a notebook: ``python tools/make_examples.py [ASSIGNMENT ...]`` (default: all).
 """
 
 from __future__ import annotations
@@ -45,8 +45,10 @@ def partial_answers(stem: str, release_nb) -> dict[str, str | None]:
     return answers
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     for name, master_path in assignments(ROOT).items():
+        if names and name not in names:
+            continue
         release_path = ROOT / "release" / name / master_path.name
         master = nbformat.read(str(master_path), as_version=4)
         release = nbformat.read(str(release_path), as_version=4)
@@ -63,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

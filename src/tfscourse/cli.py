@@ -3,7 +3,7 @@
 Maintainers:
     tfscourse build-draft DRAFT.py course/NN_topic/topic.ipynb   text draft -> master notebook
     tfscourse normalize        strip outputs, stable ids and metadata in course/
-    tfscourse sync-setup       rewrite every setup cell from tfscourse.colab
+    tfscourse sync-setup       rewrite every setup cell and Colab badge from tfscourse.colab
     tfscourse release [A ...]  nbgrader generate_assignment for the given (default: all) assignments
 Instructors:
     tfscourse demo             release, autograde the example submissions, feedback, grades table
@@ -28,7 +28,8 @@ def _course_root() -> Path:
 
 
 def cmd_build_draft(args) -> int:
-    nb = notebooks.from_text(Path(args.draft).read_text(encoding="utf-8"))
+    text = Path(args.draft).read_text(encoding="utf-8")
+    nb = notebooks.from_text(text, notebooks.release_path_of(args.notebook))
     Path(args.notebook).parent.mkdir(parents=True, exist_ok=True)
     notebooks.write(nb, args.notebook)
     print(f"wrote {args.notebook} ({len(nb.cells)} cells)")
@@ -52,9 +53,11 @@ def cmd_normalize(args) -> int:
 
 def cmd_sync_setup(args) -> int:
     for _, path, nb in _each_master(_course_root()):
-        if notebooks.sync_setup_cell(nb):
+        setup_changed = notebooks.sync_setup_cell(nb)
+        badge_changed = notebooks.sync_colab_badge(nb, notebooks.release_path_of(path))
+        if setup_changed or badge_changed:
             notebooks.write(nb, path)
-            print(f"updated the setup cell of {path}")
+            print(f"updated the setup cell and Colab badge of {path}")
     return 0
 
 
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebook")
     p.set_defaults(func=cmd_build_draft)
     sub.add_parser("normalize", help="strip outputs and stabilise metadata of the master notebooks").set_defaults(func=cmd_normalize)
-    sub.add_parser("sync-setup", help="rewrite the setup cells from tfscourse.colab").set_defaults(func=cmd_sync_setup)
+    sub.add_parser("sync-setup", help="rewrite the setup cells and Colab badges from tfscourse.colab").set_defaults(func=cmd_sync_setup)
     p = sub.add_parser("release", help="generate release/ with nbgrader")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(func=cmd_release)

@@ -4,7 +4,8 @@
 * ``normalize(nb)`` makes a notebook reviewable: no outputs, no execution
   counts, stable cell ids (the nbgrader grade_id where there is one) and a
   fixed kernelspec, so that a diff shows only real changes.
-* ``sync_setup_cell(nb)`` puts the current setup cell (see ``colab.py``) in.
+* ``sync_setup_cell(nb)`` puts the current setup cell (see ``colab.py``) in, and
+  ``sync_colab_badge(nb, release_path)`` the "Open in Colab" badge under the title.
 * ``split_hidden_tests(source)`` separates a test cell's visible checks from its
   hidden block; the course's tests run the hidden block on its own.
 * ``from_text(text)`` turns a notebook drafted as text (the "percent" format,
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from tfscourse.colab import SETUP_CELL_ID, setup_cell_source
+from tfscourse.colab import SETUP_CELL_ID, colab_badge_markdown, setup_cell_source
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
@@ -99,6 +100,25 @@ def sync_setup_cell(nb) -> bool:
     raise ValueError(f"notebook has no cell with grade_id {SETUP_CELL_ID!r}")
 
 
+def sync_colab_badge(nb, release_path: str) -> bool:
+    """Put the "Open in Colab" badge of ``release_path`` under the title; return True when it changed."""
+    title = nb.cells[0]
+    if title.cell_type != "markdown" or not title.source.startswith("# "):
+        raise ValueError("the first cell of a course notebook is its markdown title")
+    lines = [line for line in title.source.split("\n") if "colab-badge.svg" not in line]
+    heading, rest = lines[0], "\n".join(lines[1:]).lstrip("\n")
+    source = f"{heading}\n\n{colab_badge_markdown(release_path)}\n\n{rest}".rstrip("\n")
+    changed = source != title.source
+    title.source = source
+    return changed
+
+
+def release_path_of(master_path: Path | str) -> str:
+    """``course/01_x/x.ipynb`` -> ``release/01_x/x.ipynb`` (relative, with forward slashes)."""
+    master_path = Path(master_path)
+    return f"release/{master_path.parent.name}/{master_path.name}"
+
+
 _HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?P<args>.*)$")
 _ROLES = {
     # role: (grade, solution, locked)
@@ -137,8 +157,11 @@ def _cell_from_text(is_markdown: bool, args: str, lines: list[str]):
     return cell
 
 
-def from_text(text: str):
-    """Build a master notebook from its percent-format draft (see the module docstring)."""
+def from_text(text: str, release_path: str | None = None):
+    """Build a master notebook from its percent-format draft (see the module docstring).
+
+    With ``release_path`` the title cell gets the notebook's "Open in Colab" badge.
+    """
     nb = nbformat.v4.new_notebook()
     header, lines = None, []
     for line in text.split("\n"):
@@ -154,6 +177,8 @@ def from_text(text: str):
     for cell in nb.cells:
         if grade_id(cell) == SETUP_CELL_ID:
             cell.source = setup_cell_source()
+    if release_path:
+        sync_colab_badge(nb, release_path)
     normalize(nb)
     return nb
 
