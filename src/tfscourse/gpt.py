@@ -229,7 +229,7 @@ def attention_maps(model: nn.Module, idx: torch.Tensor) -> list[torch.Tensor]:
             h.remove()
         model.train(was_training)
     maps = []
-    for layer, x in zip(layers, inputs):
+    for layer, x in zip(layers, inputs, strict=True):
         B, T, C = x.shape
         hs = C // layer.n_head
         q, k, _ = layer.c_attn(x).split(C, dim=2)
@@ -405,7 +405,7 @@ def train(
             if log:
                 log(f"step {step:5d}/{cfg.max_steps} | train {losses['train']:.3f} | val {losses['val']:.3f} "
                     f"| lr {lr_fn(step, cfg.max_lr, cfg.warmup_steps, cfg.max_steps, cfg.min_lr):.2e} "
-                    f"| {hist.tokens_per_s:,.0f} tok/s")
+                    + (f"| {hist.tokens_per_s:,.0f} tok/s" if tokens_seen else "| - tok/s"))
             if callback:
                 callback(hist, step)
         if step == cfg.max_steps:

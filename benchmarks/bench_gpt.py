@@ -1,0 +1,99 @@
+"""Benchmark of the course's reference GPT (tfscourse.gpt): training speed and the loss it reaches.
+
+    python benchmarks/bench_gpt.py                       # CPU reference preset, offline corpus
+    python benchmarks/bench_gpt.py --preset colab-t4-fp16   # needs CUDA (Colab T4); WikiText-2 if reachable
+    python benchmarks/bench_gpt.py --preset large-gpu-bf16  # needs a bf16 GPU (A100/H100)
+    python benchmarks/bench_gpt.py --list                 # the presets with their targets
+
+Prints tokens/s of training, the final train/val loss against the preset's target,
+wall time, peak GPU memory (CUDA) and the tokens/s of the same model with the explicit
+attention versus F.scaled_dot_product_attention. No assertions: timings on a shared
+machine are noisy; the numbers go into the course notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import torch
+
+from tfscourse.gpt import GPT, PRESETS, pick_device, set_sdpa, train
+from tfscourse.text_data import encode, load_corpus, train_tokenizer
+
+
+def attention_speed(model, data, block_size, batch_size, device, steps=8):
+    """Training tokens/s with the explicit attention and with SDPA (forward + backward, no update)."""
+    out = {}
+    for name, flag in (("explicit", False), ("sdpa", True)):
+        set_sdpa(model, flag)
+        g = torch.Generator().manual_seed(0)
+        x = torch.stack([data[i : i + block_size] for i in torch.randint(len(data) - block_size - 1, (batch_size,), generator=g).tolist()])
+        x = x.to(device)
+        for i in range(steps + 2):
+            if i == 2:
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+            _, loss = model(x, x)
+            loss.backward()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        out[name] = steps * x.numel() / (time.perf_counter() - start)
+        model.zero_grad(set_to_none=True)
+    set_sdpa(model, True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="cpu-reference", choices=sorted(PRESETS))
+    parser.add_argument("--steps", type=int, default=None, help="override max_steps (smoke runs)")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args()
+    if args.list:
+        for p in PRESETS.values():
+            print(json.dumps(p.as_dict()))
+        return
+    preset = PRESETS[args.preset]
+    device = pick_device()
+    print(f"preset {preset.name} on {device} ({torch.get_num_threads()} CPU threads, torch {torch.__version__})")
+    if preset.name != "cpu-reference" and device.type != "cuda":
+        print(f"no CUDA GPU here: not run. Target val loss {preset.target_val_loss} in about "
+              f"{preset.expected_minutes:.0f} min ({preset.note}).")
+        return
+    t0 = time.perf_counter()
+    corpus = load_corpus(source="offline" if preset.corpus == "offline" else "auto")
+    tok = train_tokenizer(corpus.train, preset.tokenizer_vocab)
+    train_ids, val_ids = encode(tok, corpus.train), encode(tok, corpus.val)
+    print(f"corpus: {corpus.name}; {len(train_ids):,} train / {len(val_ids):,} val tokens, "
+          f"vocab {tok.get_vocab_size()} ({time.perf_counter() - t0:.1f} s)")
+    cfg = preset.train
+    if args.steps is not None:
+        cfg.max_steps = args.steps
+    torch.manual_seed(cfg.seed)
+    model = GPT(preset.model).to(device)
+    print(f"model: {model.num_params():,} parameters; initial loss should be ln({preset.model.vocab_size}) "
+          f"= {math.log(preset.model.vocab_size):.3f}")
+    hist = train(model, train_ids, val_ids, cfg, device)
+    total = time.perf_counter() - t0
+    speeds = attention_speed(model, train_ids, preset.model.block_size, cfg.batch_size, device)
+    print("---")
+    print(f"train tokens/s: {hist.tokens_per_s:,.0f}")
+    print(f"final train loss {hist.train_loss[-1]:.3f}, val loss {hist.val_loss[-1]:.3f} "
+          f"(target {preset.target_val_loss})")
+    print(f"wall time {total:.0f} s (training steps {hist.seconds:.0f} s)")
+    if hist.peak_memory_mb is not None:
+        print(f"peak GPU memory {hist.peak_memory_mb:,.0f} MiB")
+    print(f"forward+backward tokens/s: explicit attention {speeds['explicit']:,.0f}, "
+          f"F.scaled_dot_product_attention {speeds['sdpa']:,.0f}")
+    model.eval()
+    prompt = torch.tensor([encode(tok, "The ").tolist()], device=device)
+    sample = model.generate(prompt, 40, temperature=0.8, top_k=50)[0].tolist()
+    print("sample:", repr(tok.decode(sample)))
+
+
+if __name__ == "__main__":
+    main()

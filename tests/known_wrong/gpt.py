@@ -1,0 +1,558 @@
+"""Known-wrong answers for 06_gpt (see tests/known_wrong/__init__.py).
+
+Classes are exec'd in the notebook's namespace, so they may subclass the notebook's
+own CausalSelfAttention, MLP, Block and GPT and change one thing.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from tests.nbharness import Wrong
+
+# Placeholders so that this module imports on its own. The harness executes each class's
+# *source* in the notebook's namespace, where these names are the notebook's own classes.
+CausalSelfAttention = MLP = Block = GPT = nn.Module
+
+# ---- GPTConfig -------------------------------------------------------------
+
+
+@dataclass
+class ConfigPaddedVocab:
+    """Pads the vocabulary to 50304 (a speed trick) instead of GPT-2's 50257."""
+
+    block_size: int = 1024
+    vocab_size: int = 50304
+    n_layer: int = 12
+    n_head: int = 12
+    n_embd: int = 768
+    dropout: float = 0.0
+    bias: bool = True
+
+
+@dataclass
+class ConfigDropoutOn:
+    """Dropout 0.1 by default."""
+
+    block_size: int = 1024
+    vocab_size: int = 50257
+    n_layer: int = 12
+    n_head: int = 12
+    n_embd: int = 768
+    dropout: float = 0.1
+    bias: bool = True
+
+
+@dataclass
+class ConfigShortContext:
+    """A context of 512 positions."""
+
+    block_size: int = 512
+    vocab_size: int = 50257
+    n_layer: int = 12
+    n_head: int = 12
+    n_embd: int = 768
+    dropout: float = 0.0
+    bias: bool = True
+
+
+# ---- the causal mask (in __init__) ----------------------------------------
+
+
+class MaskDiagonalOffByOne(CausalSelfAttention):
+    """Strictly lower triangle: a token may not attend to itself (mask off by one)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        n = config.block_size
+        self.register_buffer("mask", torch.tril(torch.ones(n, n, dtype=torch.bool), diagonal=-1))
+
+
+class MaskUpperTriangle(CausalSelfAttention):
+    """Upper triangle: every token sees the future instead of the past."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        n = config.block_size
+        self.register_buffer("mask", torch.triu(torch.ones(n, n, dtype=torch.bool)))
+
+
+class MaskAsParameter(CausalSelfAttention):
+    """Keeps the mask as a (trainable) nn.Parameter instead of a buffer."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        n = config.block_size
+        del self.mask
+        self.mask = nn.Parameter(torch.tril(torch.ones(n, n)), requires_grad=False)
+
+
+class MaskPlainAttribute(CausalSelfAttention):
+    """Stores the mask as a plain tensor attribute: not registered, does not follow .to(device)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        n = config.block_size
+        del self.mask
+        self.mask = torch.tril(torch.ones(n, n, dtype=torch.bool))
+
+
+# ---- attention forward -----------------------------------------------------
+
+
+class AttentionNoScaling(CausalSelfAttention):
+    """Forgets to divide the scores by sqrt(head size)."""
+
+    def forward(self, x):
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, hs).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)).masked_fill(~self.mask[:T, :T], float("-inf"))
+        y = F.softmax(att, dim=-1) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class AttentionHeadsWrongAxis(CausalSelfAttention):
+    """Reshapes (B, T, C) straight to (B, H, T, hs): heads mix different tokens."""
+
+    def forward(self, x):
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.reshape(B, self.n_head, T, hs) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~self.mask[:T, :T], float("-inf"))
+        y = F.softmax(att, dim=-1) @ v
+        return self.c_proj(y.reshape(B, T, C))
+
+
+class AttentionMaskDiagonalOffByOne(CausalSelfAttention):
+    """Masks the diagonal too in forward (tril with diagonal=-1): position 0 sees nothing."""
+
+    def forward(self, x):
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, hs).transpose(1, 2) for t in (q, k, v))
+        allowed = torch.tril(torch.ones(T, T, dtype=torch.bool), diagonal=-1)
+        att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~allowed, float("-inf"))
+        y = torch.nan_to_num(F.softmax(att, dim=-1)) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class AttentionNoMask(CausalSelfAttention):
+    """Never applies the mask: every token sees the whole sequence."""
+
+    def forward(self, x):
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, hs).transpose(1, 2) for t in (q, k, v))
+        y = F.softmax(q @ k.transpose(-2, -1) / math.sqrt(hs), dim=-1) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class AttentionSoftmaxOverQueries(CausalSelfAttention):
+    """Normalises over the queries (dim=-2) instead of the keys."""
+
+    def forward(self, x):
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, hs).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~self.mask[:T, :T], float("-inf"))
+        y = F.softmax(att, dim=-2) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+# ---- MLP -------------------------------------------------------------------
+
+
+class MLPReLU(MLP):
+    """ReLU (the handout's FFN) instead of GELU."""
+
+    def forward(self, x):
+        return self.c_proj(F.relu(self.c_fc(x)))
+
+
+class MLPTwiceWide(MLP):
+    """Hidden width 2C instead of 4C."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.c_fc = nn.Linear(config.n_embd, 2 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(2 * config.n_embd, config.n_embd, bias=config.bias)
+
+
+class MLPActivationLast(MLP):
+    """Applies the GELU after the output projection."""
+
+    def forward(self, x):
+        return F.gelu(self.c_proj(self.c_fc(x)))
+
+
+# ---- Block -----------------------------------------------------------------
+
+
+class BlockPostLN(Block):
+    """Post-LN (the handout's formula) instead of GPT-2's pre-LN."""
+
+    def forward(self, x):
+        x = self.ln_1(x + self.attn(x))
+        return self.ln_2(x + self.mlp(x))
+
+
+class BlockNoAttentionResidual(Block):
+    """Drops the residual connection around attention."""
+
+    def forward(self, x):
+        x = self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class BlockSharedNorm(Block):
+    """Uses ln_1 before both sub-layers."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.ln_2 = self.ln_1
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_1(x))
+
+
+class BlockResidualOfNormed(Block):
+    """Adds the sub-layer output to the normalised input instead of to x."""
+
+    def forward(self, x):
+        h = self.ln_1(x)
+        x = h + self.attn(h)
+        h = self.ln_2(x)
+        return h + self.mlp(h)
+
+
+# ---- GPT -------------------------------------------------------------------
+
+
+class GPTNoPositions(GPT):
+    """Forgets to add the position embeddings."""
+
+    def forward(self, idx, targets=None):
+        x = self.transformer.drop(self.transformer.wte(idx))
+        for block in self.transformer.h:
+            x = block(x)
+        logits = self.lm_head(self.transformer.ln_f(x))
+        loss = None if targets is None else F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        return logits, loss
+
+
+class GPTTargetsShiftedAgain(GPT):
+    """Shifts the targets inside forward although get_batch already did (predicts two tokens ahead)."""
+
+    def forward(self, idx, targets=None):
+        logits, _ = super().forward(idx)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits[:, :-1].flatten(0, 1), targets[:, 1:].flatten())
+        return logits, loss
+
+
+class GPTUntiedHead(GPT):
+    """A separate output matrix instead of the tied head."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        nn.init.normal_(self.lm_head.weight, std=0.02)
+
+
+class GPTNoFinalNorm(GPT):
+    """Skips ln_f before the head."""
+
+    def forward(self, idx, targets=None):
+        T = idx.shape[1]
+        x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T, device=idx.device))
+        for block in self.transformer.h:
+            x = block(x)
+        logits = self.lm_head(x)
+        loss = None if targets is None else F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        return logits, loss
+
+
+class GPTNoInit(GPT):
+    """Forgets self._init_weights(): PyTorch's default N(0, 1) embedding makes confident wrong logits."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        for module in self.modules():  # PyTorch's defaults; the tied matrix keeps nn.Embedding's N(0, 1)
+            if isinstance(module, (nn.Linear, nn.Embedding)) and module is not self.lm_head:
+                module.reset_parameters()
+
+
+class GPTHeadWithBias(GPT):
+    """Gives the tied head a bias: V extra parameters GPT-2 does not have."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=True)
+        self.lm_head.weight = self.transformer.wte.weight
+        nn.init.zeros_(self.lm_head.bias)
+
+
+class GPTSumLoss(GPT):
+    """Sums the cross-entropy over positions instead of averaging it."""
+
+    def forward(self, idx, targets=None):
+        logits, _ = super().forward(idx)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="sum")
+        return logits, loss
+
+
+class GPTLossInBits(GPT):
+    """Reports the loss in bits (divided by ln 2) instead of nats."""
+
+    def forward(self, idx, targets=None):
+        logits, loss = super().forward(idx, targets)
+        return logits, None if loss is None else loss / math.log(2)
+
+
+class GPTBlocksInPlainList(GPT):
+    """Keeps the blocks in a Python list: their parameters are invisible to the optimiser."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        blocks = list(self.transformer.h)
+        del self.transformer["h"]
+        self.blocks = blocks
+
+    def forward(self, idx, targets=None):
+        T = idx.shape[1]
+        x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T, device=idx.device))
+        for block in self.blocks:
+            x = block(x)
+        logits = self.lm_head(self.transformer.ln_f(x))
+        loss = None if targets is None else F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        return logits, loss
+
+
+class GPTPositionsNoGrad(GPT):
+    """Looks up the position embeddings under torch.no_grad(): wpe never learns."""
+
+    def forward(self, idx, targets=None):
+        T = idx.shape[1]
+        with torch.no_grad():
+            pos = self.transformer.wpe(torch.arange(T, device=idx.device))
+        x = self.transformer.wte(idx) + pos
+        for block in self.transformer.h:
+            x = block(x)
+        logits = self.lm_head(self.transformer.ln_f(x))
+        loss = None if targets is None else F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        return logits, loss
+
+
+class GPTDetachedLogits(GPT):
+    """Computes the loss from detached logits: backward has nothing to flow into."""
+
+    def forward(self, idx, targets=None):
+        logits, _ = super().forward(idx)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.detach().flatten(0, 1), targets.flatten()).requires_grad_()
+        return logits, loss
+
+
+# ---- generate --------------------------------------------------------------
+
+
+class GenerateIgnoresTopK(GPT):
+    """Samples from the full distribution whatever top_k says."""
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
+        for _ in range(max_new_tokens):
+            logits, _ = self(idx[:, -self.config.block_size :])
+            probs = F.softmax(logits[:, -1, :] / temperature, dim=-1)
+            idx = torch.cat([idx, torch.multinomial(probs, 1)], dim=1)
+        return idx
+
+
+class GenerateNoCrop(GPT):
+    """Never crops the context to block_size."""
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
+        for _ in range(max_new_tokens):
+            logits, _ = self(idx)
+            logits = logits[:, -1, :] / temperature
+            if top_k is not None:
+                kth = torch.topk(logits, top_k).values[:, [-1]]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            idx = torch.cat([idx, torch.multinomial(F.softmax(logits, dim=-1), 1)], dim=1)
+        return idx
+
+
+class GenerateTemperatureMultiplies(GPT):
+    """Multiplies the logits by the temperature instead of dividing."""
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
+        for _ in range(max_new_tokens):
+            logits, _ = self(idx[:, -self.config.block_size :])
+            logits = logits[:, -1, :] * temperature
+            if top_k is not None:
+                kth = torch.topk(logits, top_k).values[:, [-1]]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            idx = torch.cat([idx, torch.multinomial(F.softmax(logits, dim=-1), 1)], dim=1)
+        return idx
+
+
+class GenerateFirstPosition(GPT):
+    """Samples from the logits of the first position instead of the last."""
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
+        for _ in range(max_new_tokens):
+            logits, _ = self(idx[:, -self.config.block_size :])
+            logits = logits[:, 0, :] / temperature
+            if top_k is not None:
+                kth = torch.topk(logits, top_k).values[:, [-1]]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            idx = torch.cat([idx, torch.multinomial(F.softmax(logits, dim=-1), 1)], dim=1)
+        return idx
+
+
+# ---- get_batch -------------------------------------------------------------
+
+
+def get_batch_not_shifted(data, block_size, batch_size, generator):
+    """Returns the window itself as the targets (targets not shifted)."""
+    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+    x = torch.stack([data[s : s + block_size] for s in starts.tolist()]).long()
+    return x, x.clone()
+
+
+def get_batch_global_rng(data, block_size, batch_size, generator):
+    """Ignores the generator and draws from the global random state."""
+    starts = torch.randint(len(data) - block_size, (batch_size,))
+    x = torch.stack([data[s : s + block_size] for s in starts.tolist()]).long()
+    y = torch.stack([data[s + 1 : s + block_size + 1] for s in starts.tolist()]).long()
+    return x, y
+
+
+def get_batch_last_start_missing(data, block_size, batch_size, generator):
+    """Draws starts below len - block_size - 1: the last window never occurs."""
+    starts = torch.randint(len(data) - block_size - 1, (batch_size,), generator=generator)
+    x = torch.stack([data[s : s + block_size] for s in starts.tolist()]).long()
+    y = torch.stack([data[s + 1 : s + block_size + 1] for s in starts.tolist()]).long()
+    return x, y
+
+
+def get_batch_keeps_dtype(data, block_size, batch_size, generator):
+    """Right windows but keeps the data's dtype (int32 breaks nn.Embedding on some versions and cross_entropy)."""
+    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+    x = torch.stack([data[s : s + block_size] for s in starts.tolist()])
+    y = torch.stack([data[s + 1 : s + block_size + 1] for s in starts.tolist()])
+    return x, y
+
+
+# ---- lr_at -----------------------------------------------------------------
+
+
+def lr_warmup_from_zero(step, max_lr, warmup_steps, max_steps, min_lr):
+    """Warm-up starts at 0 (step / warmup) instead of (step + 1) / warmup."""
+    if step < warmup_steps:
+        return max_lr * step / warmup_steps
+    if step >= max_steps:
+        return min_lr
+    p = (step - warmup_steps) / (max_steps - warmup_steps)
+    return min_lr + 0.5 * (1 + math.cos(math.pi * p)) * (max_lr - min_lr)
+
+
+def lr_cosine_to_zero(step, max_lr, warmup_steps, max_steps, min_lr):
+    """Decays to 0 instead of min_lr."""
+    if step < warmup_steps:
+        return max_lr * (step + 1) / warmup_steps
+    if step >= max_steps:
+        return 0.0
+    p = (step - warmup_steps) / (max_steps - warmup_steps)
+    return 0.5 * (1 + math.cos(math.pi * p)) * max_lr
+
+
+def lr_linear_decay(step, max_lr, warmup_steps, max_steps, min_lr):
+    """Linear instead of cosine decay."""
+    if step < warmup_steps:
+        return max_lr * (step + 1) / warmup_steps
+    if step >= max_steps:
+        return min_lr
+    p = (step - warmup_steps) / (max_steps - warmup_steps)
+    return max_lr - p * (max_lr - min_lr)
+
+
+def lr_no_floor(step, max_lr, warmup_steps, max_steps, min_lr):
+    """Keeps following the cosine after max_steps (it rises again)."""
+    if step < warmup_steps:
+        return max_lr * (step + 1) / warmup_steps
+    p = (step - warmup_steps) / max(1, max_steps - warmup_steps)
+    return min_lr + 0.5 * (1 + math.cos(math.pi * p)) * (max_lr - min_lr)
+
+
+_CFG = ("test_gpt_config",)
+_ATT = ("test_causal_self_attention",)
+_MLP = ("test_mlp",)
+_BLOCK = ("test_block",)
+_FWD = ("test_gpt_forward",)
+_INIT = ("test_init_loss",)
+_STEP = ("test_train_step",)
+_GEN = ("test_generate",)
+_PARAMS = ("test_gpt2_small_params",)
+
+CASES = [
+    Wrong("GPTConfig", ConfigPaddedVocab, _CFG),
+    Wrong("GPTConfig", ConfigDropoutOn, _CFG),
+    Wrong("GPTConfig", ConfigShortContext, _CFG),
+    Wrong("CausalSelfAttention", MaskDiagonalOffByOne, ("test_causal_mask", "test_causal_self_attention")),
+    Wrong("CausalSelfAttention", MaskUpperTriangle, ("test_causal_mask", "test_causal_self_attention")),
+    Wrong("CausalSelfAttention", MaskAsParameter, ("test_causal_mask",)),
+    Wrong("CausalSelfAttention", MaskPlainAttribute, ("test_causal_mask",)),
+    Wrong("CausalSelfAttention", AttentionNoScaling, _ATT),
+    Wrong("CausalSelfAttention", AttentionHeadsWrongAxis, _ATT),
+    Wrong("CausalSelfAttention", AttentionMaskDiagonalOffByOne, _ATT),
+    Wrong("CausalSelfAttention", AttentionNoMask, _ATT),
+    Wrong("CausalSelfAttention", AttentionSoftmaxOverQueries, _ATT),
+    Wrong("MLP", MLPReLU, _MLP),
+    Wrong("MLP", MLPTwiceWide, _MLP),
+    Wrong("MLP", MLPActivationLast, _MLP),
+    Wrong("Block", BlockPostLN, _BLOCK),
+    Wrong("Block", BlockNoAttentionResidual, _BLOCK),
+    Wrong("Block", BlockSharedNorm, _BLOCK),
+    Wrong("Block", BlockResidualOfNormed, _BLOCK),
+    Wrong("GPT", GPTNoPositions, _FWD),
+    Wrong("GPT", GPTTargetsShiftedAgain, _FWD),
+    Wrong("GPT", GPTUntiedHead, _FWD + _PARAMS),
+    Wrong("GPT", GPTNoFinalNorm, _FWD),
+    Wrong("GPT", GPTBlocksInPlainList, _PARAMS + _STEP),
+    Wrong("GPT", GPTHeadWithBias, _PARAMS),
+    Wrong("GPT", GPTNoInit, _INIT),
+    Wrong("GPT", GPTSumLoss, _INIT),
+    Wrong("GPT", GPTLossInBits, _INIT),
+    Wrong("GPT", GPTPositionsNoGrad, _STEP),
+    Wrong("GPT", GPTDetachedLogits, _STEP),
+    Wrong("GPT", GenerateIgnoresTopK, _GEN),
+    Wrong("GPT", GenerateNoCrop, _GEN),
+    Wrong("GPT", GenerateTemperatureMultiplies, _GEN),
+    Wrong("GPT", GenerateFirstPosition, _GEN),
+    Wrong("get_batch", get_batch_not_shifted),
+    Wrong("get_batch", get_batch_global_rng),
+    Wrong("get_batch", get_batch_last_start_missing),
+    Wrong("get_batch", get_batch_keeps_dtype),
+    Wrong("lr_at", lr_warmup_from_zero),
+    Wrong("lr_at", lr_cosine_to_zero),
+    Wrong("lr_at", lr_linear_decay),
+    Wrong("lr_at", lr_no_floor),
+]
