@@ -7,6 +7,8 @@ Maintainers:
     tfscourse release [A ...]  nbgrader generate_assignment for the given (default: all) assignments
 Instructors:
     tfscourse demo             release, autograde the example submissions, feedback, grades table
+    tfscourse grade [A] [--workers N] [--timeout S] [--memory MB] [--distributed ADDRESS]
+                               sandboxed parallel grading of every submission (see tfscourse.grading)
 """
 
 from __future__ import annotations
@@ -84,6 +86,18 @@ def _put_own_bin_on_path() -> None:
         os.environ["PATH"] = own_bin + os.pathsep + os.environ.get("PATH", "")
 
 
+def cmd_grade(args) -> int:
+    from tfscourse.cycle import run_grade
+    from tfscourse.grading.job import Limits
+    from tfscourse.grading.runner import cell_timeout
+
+    root = _course_root()
+    names = [args.assignment] if args.assignment else list(notebooks.assignments(root))
+    limits = Limits(timeout=args.timeout, memory_mb=args.memory, cell_timeout=cell_timeout(root), sandbox=not args.no_sandbox)
+    run_grade(root, names, workers=args.workers, limits=limits, distributed=args.distributed, feedback=not args.no_feedback)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     _put_own_bin_on_path()
     parser = argparse.ArgumentParser(prog="tfscourse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -98,6 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("assignments", nargs="*")
     p.set_defaults(func=cmd_release)
     sub.add_parser("demo", help="the instructor's full cycle on the example submissions").set_defaults(func=cmd_demo)
+    p = sub.add_parser("grade", help="grade every submission: sandboxed, in parallel, with statuses")
+    p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: all cores)")
+    p.add_argument("--timeout", type=float, default=900.0, help="wall-clock seconds per submission (default 900)")
+    p.add_argument("--memory", type=int, default=3072, help="memory limit per submission in MB (default 3072)")
+    p.add_argument("--distributed", metavar="ADDRESS", help="Dask scheduler address, or 'local' (needs tfscourse[scale])")
+    p.add_argument("--no-sandbox", action="store_true", help="run student code without bubblewrap (unsafe; debugging only)")
+    p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    p.set_defaults(func=cmd_grade)
     args = parser.parse_args(argv)
     return args.func(args)
 
