@@ -1,0 +1,115 @@
+"""Fast checks of the reference GPT package code (tfscourse.gpt, tfscourse.text_data)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from tfscourse import gpt
+from tfscourse.text_data import decode, encode, load_corpus, token_strings, train_tokenizer
+
+TINY = gpt.GPTConfig(block_size=16, vocab_size=50, n_layer=2, n_head=2, n_embd=16)
+
+
+def test_gpt2_small_parameter_count():
+    with torch.device("meta"):
+        model = gpt.GPT(gpt.GPTConfig())
+    assert model.num_params() == 124_439_808
+    assert model.num_params(non_embedding=True) == 124_439_808 - 1024 * 768
+
+
+def test_explicit_attention_matches_sdpa_and_is_causal():
+    torch.manual_seed(0)
+    model = gpt.GPT(TINY).eval()
+    idx = torch.randint(0, 50, (3, 11))
+    with torch.no_grad():
+        gpt.set_sdpa(model, True)
+        fused, _ = model(idx)
+        gpt.set_sdpa(model, False)
+        explicit, _ = model(idx)
+        changed = idx.clone()
+        changed[:, 6:] = (changed[:, 6:] + 1) % 50
+        later, _ = model(changed)
+    torch.testing.assert_close(fused, explicit, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(later[:, :6], explicit[:, :6], rtol=1e-5, atol=1e-5)
+    assert "mask" in dict(model.transformer.h[0].attn.named_buffers())
+
+
+def test_initial_loss_is_ln_vocab_and_head_is_tied():
+    torch.manual_seed(0)
+    model = gpt.GPT(TINY)
+    assert model.lm_head.weight is model.transformer.wte.weight
+    _, loss = model(torch.randint(0, 50, (8, 16)), torch.randint(0, 50, (8, 16)))
+    assert abs(loss.item() - math.log(50)) < 0.1
+
+
+def test_get_batch_and_schedule():
+    data = torch.arange(20)
+    x, y = gpt.get_batch(data, 5, 7, torch.Generator().manual_seed(0))
+    assert x.shape == (7, 5) and x.dtype == torch.long
+    assert torch.equal(y, x + 1) and int(y.max()) <= 19
+    assert gpt.lr_at(0, 1.0, 10, 100, 0.1) == pytest.approx(0.1)
+    assert gpt.lr_at(55, 1.0, 10, 100, 0.1) == pytest.approx(0.55)
+    assert gpt.lr_at(500, 1.0, 10, 100, 0.1) == pytest.approx(0.1)
+
+
+def test_optimizer_decays_matrices_only():
+    model = gpt.GPT(TINY)
+    opt = gpt.configure_optimizer(model, lr=1e-3, weight_decay=0.1)
+    decay, no_decay = opt.param_groups
+    assert all(p.dim() >= 2 for p in decay["params"]) and decay["weight_decay"] == 0.1
+    assert all(p.dim() < 2 for p in no_decay["params"]) and no_decay["weight_decay"] == 0.0
+    assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == model.num_params()
+
+
+def test_train_lowers_loss_and_logs_to_stdout(capsys):
+    torch.manual_seed(0)
+    data = torch.tensor([i % 7 for i in range(400)])
+    model = gpt.GPT(gpt.GPTConfig(block_size=8, vocab_size=7, n_layer=1, n_head=1, n_embd=16))
+    cfg = gpt.TrainConfig(batch_size=8, max_steps=40, warmup_steps=5, max_lr=3e-3, min_lr=3e-4, eval_interval=20, eval_iters=2)
+    hist = gpt.train(model, data, data, cfg, torch.device("cpu"))
+    assert hist.steps == [0, 20, 40] and hist.val_loss[-1] < hist.val_loss[0] - 0.5
+    out = capsys.readouterr()
+    assert "step    40/40" in out.out and out.err == ""
+
+
+def test_generate_top_k_one_is_greedy_and_crops():
+    torch.manual_seed(0)
+    model = gpt.GPT(TINY).eval()
+    prompt = torch.randint(0, 50, (2, 20))  # longer than block_size
+    out = model.generate(prompt, 3, top_k=1)
+    assert out.shape == (2, 23)
+    with torch.no_grad():
+        first = model(prompt[:, -16:])[0][:, -1].argmax(-1)
+    assert torch.equal(out[:, 20], first)
+    assert torch.equal(model.generate(prompt, 3, temperature=0), out)
+
+
+def test_attention_maps_are_causal_distributions():
+    torch.manual_seed(0)
+    model = gpt.GPT(TINY)
+    maps = gpt.attention_maps(model, torch.randint(0, 50, (9,)))
+    assert len(maps) == 2 and maps[0].shape == (2, 9, 9)
+    torch.testing.assert_close(maps[1].sum(-1), torch.ones(2, 9))
+    assert float(maps[0].triu(1).abs().max()) == 0.0
+
+
+def test_presets_are_consistent():
+    for preset in gpt.PRESETS.values():
+        assert preset.model.n_embd % preset.model.n_head == 0
+        assert preset.tokenizer_vocab == preset.model.vocab_size
+        assert preset.train.warmup_steps < preset.train.max_steps
+
+
+def test_corpus_and_tokenizer_offline(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # never touches the network while grading
+    corpus = load_corpus(max_chars=30_000)
+    assert "offline" in corpus.name and len(corpus.train) > 8 * len(corpus.val) > 0
+    tok = train_tokenizer(corpus.train, vocab_size=400)
+    assert tok.get_vocab_size() <= 400
+    text = corpus.val[:500] + " ünïcödé ✓"
+    ids = encode(tok, text)
+    assert ids.dtype == torch.long and decode(tok, ids) == text
+    assert len(token_strings(tok, ids[:5])) == 5
