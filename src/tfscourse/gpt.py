@@ -288,7 +288,10 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     """bf16 on GPUs that support it (Ampere and newer), fp16 on older CUDA GPUs (T4), None on CPU/MPS."""
     if device.type != "cuda":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    # native bf16 needs compute capability 8.0 (Ampere); is_bf16_supported() also says yes for
+    # emulated bf16 on a T4 (7.5), which is slow, so ask for the capability itself
+    major, _ = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
 
 
 def configure_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.1, betas=(0.9, 0.95)):
