@@ -77,8 +77,10 @@ def step_html(step: TraceStep, index: int, names: Mapping[str, str]) -> str:
         (left, right), new = step.merge
         verdict = (f"merge <b>({_name(left, names)}, {_name(right, names)})</b> into "
                    f"<b>{_name(new, names)}</b> = <code>{html.escape(new)}</code>")
-    else:
+    elif max(step.counts.values(), default=0) <= 1:
         verdict = "no pair occurs more than once: stop"
+    else:
+        verdict = "end of the list of merges"
     return (f"<div><p><b>Step {index}</b>: {verdict}</p>"
             f"<table><tr><th>word</th><th>count</th></tr>{words}</table>"
             f"<p>pair counts: {'; '.join(pairs) or '(none)'}</p></div>")
