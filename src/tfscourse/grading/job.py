@@ -147,11 +147,25 @@ def _tree(pid: int):
 
 
 def _rss_mb(procs) -> float:
+    """Private resident memory of a process tree (RSS minus shared pages: forked copies count once)."""
     total = 0
     for p in procs:
         try:
-            total += p.memory_info().rss
+            info = p.memory_info()
+            total += info.rss - getattr(info, "shared", 0)
         except Exception:  # noqa: BLE001 - a process may end while we look
+            pass
+    return total / 2**20
+
+
+def _pss_mb(procs) -> float:
+    """Proportional memory of a process tree (pages shared by forked copies divided among them); slower."""
+    total = 0
+    for p in procs:
+        try:
+            with open(f"/proc/{p.pid}/smaps_rollup") as handle:
+                total += next(int(line.split()[1]) for line in handle if line.startswith("Pss:")) * 1024
+        except Exception:  # noqa: BLE001 - ended meanwhile, or no smaps_rollup
             pass
     return total / 2**20
 
@@ -177,7 +191,7 @@ def _supervise(cmd: list[str], env: dict, limits: Limits, log_path: Path) -> str
             procs = _tree(proc.pid)
             if time.monotonic() - start > limits.timeout:
                 killed = status.TIMED_OUT
-            elif _rss_mb(procs) > ceiling:
+            elif _rss_mb(procs) > ceiling and _pss_mb(procs) > ceiling:
                 killed = status.OUT_OF_MEMORY
             if killed:
                 _kill(procs)

@@ -142,7 +142,8 @@ def write_kernelspec(folder: Path, policy_file: Path) -> Path:
     argv = [sys.executable, "-m", "tfscourse.grading.sandbox", str(policy_file), "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(json.dumps({
         "argv": argv, "display_name": "Python 3 (sandboxed grading)", "language": "python",
-        "interrupt_mode": "signal",
+        # a SIGINT to the process group would end bubblewrap itself: ask ipykernel over its control channel
+        "interrupt_mode": "message",
     }))
     return spec
 
@@ -157,6 +158,8 @@ def main(argv: list[str]) -> None:
     policy = Policy(**json.loads(Path(argv[0]).read_text()))
     if "-f" in argv:  # jupyter_client writes it 0600 for root; the kernel runs as policy.uid
         os.chmod(argv[argv.index("-f") + 1], 0o644)
+    if policy.sandbox and Path(policy.workdir).is_dir():  # nbgrader made it 0755 for root
+        os.chmod(policy.workdir, 0o777)
     kernel = [sys.executable, "-m", "ipykernel_launcher", *argv[1:]]
     full = command(policy, kernel)
     os.execvp(full[0], full)

@@ -38,7 +38,7 @@ TEST_BUILTINS = {
     "AssertionError", "Exception", "print", "min", "max", "sum", "enumerate", "callable", "object",
 }
 FRAME_ATTRS = {"f_back", "f_locals", "f_globals", "f_code", "tb_frame", "gi_frame", "cr_frame"}
-HISTORY_NAMES = {"In", "Out", "_ih", "_oh", "_i", "_ii", "_iii", "get_ipython", "__file__", "_dh"}
+HISTORY_NAMES = {"In", "Out", "_ih", "_oh", "get_ipython", "__file__", "_dh"}
 EXIT_CALLS = {"os._exit", "sys.exit", "exit", "quit", "os.kill", "os.abort", "os.killpg", "os.fork", "os.forkpty", "signal.signal", "signal.alarm"}
 ESCAPE_MODULES = {"subprocess", "ctypes", "socket", "urllib", "requests", "http", "multiprocessing", "pty", "shutil", "cffi"}
 FRAME_CALLS = {"sys._getframe", "gc.get_referrers", "gc.get_objects", "traceback.extract_stack", "traceback.walk_stack", "sys.settrace", "sys.setprofile"}
