@@ -6,7 +6,8 @@ Every Dask worker needs the same environment as this machine (the tfscourse
 package with nbgrader, bubblewrap); it needs **no** shared file system and no
 access to the gradebook: a job carries its files (``job.Job``) and the result
 comes back as a dict, which the calling process merges into the gradebook
-(PostgreSQL for a large class: ``TFSCOURSE_DB_URL=postgresql://...``).
+(PostgreSQL for a large class: ``TFSCOURSE_DB_URL=postgresql+psycopg2://user@host/db``;
+SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3).
 Install with ``pip install 'tfscourse[scale]'``.
 """
 
