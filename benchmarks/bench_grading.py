@@ -1,0 +1,100 @@
+"""Benchmark ``tfscourse grade`` against plain ``nbgrader autograde``, per notebook.
+
+For every assignment in ``course/`` (or those given with ``--assignments``), in a
+throw-away copy of the course: release it, submit ``--count`` copies of the
+instructor's solution (default 50), then time, in one run:
+
+* plain ``nbgrader autograde`` of all of them (one process, one after another);
+* ``tfscourse grade`` with 1 worker and with 2 workers (sandboxed, one process each);
+* the fixed per-notebook cost of ``tfscourse grade``: building the template gradebook
+  (``templates.assignment_bundle``: one ``generate_assignment``).
+
+Printed per notebook: seconds per submission of each path, the 2-worker speed-up
+over 1 worker and over plain nbgrader, and the fixed and per-submission overheads.
+The machine is shared (2 cores, other jobs running): timings are noisy.
+
+    python benchmarks/bench_grading.py                  # 50 submissions of every notebook
+    python benchmarks/bench_grading.py --count 10 --assignments 01_self_attention
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tfscourse.grading import runner, templates  # noqa: E402
+from tfscourse.grading.job import Limits  # noqa: E402
+from tfscourse.notebooks import assignments  # noqa: E402
+from tfscourse.submissions import fill  # noqa: E402
+
+
+def make_course(folder: Path, assignment: str, count: int) -> Path:
+    shutil.copytree(ROOT / "course" / assignment, folder / "course" / assignment)
+    shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--log-level=ERROR"],
+                   cwd=folder, check=True, capture_output=True)
+    master_path = next((folder / "course" / assignment).glob("*.ipynb"))
+    release_path = folder / "release" / assignment / master_path.name
+    solved = fill(nbformat.read(str(release_path), as_version=4), nbformat.read(str(master_path), as_version=4))
+    for i in range(count):
+        target = folder / "submitted" / f"student{i:03d}" / assignment / master_path.name
+        target.parent.mkdir(parents=True)
+        nbformat.write(solved, str(target))
+    return folder
+
+
+def bench(assignment: str, count: int, workers: list[int], limits: Limits) -> dict:
+    row = {"assignment": assignment, "count": count}
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        plain = make_course(Path(tmp) / "plain", assignment, count)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--log-level=ERROR"],
+                       cwd=plain, check=True, capture_output=True)
+        row["plain"] = (time.perf_counter() - start) / count
+        ours = make_course(Path(tmp) / "ours", assignment, count)
+        start = time.perf_counter()
+        templates.assignment_bundle(ours, assignment)
+        row["bundle_s"] = time.perf_counter() - start
+        for n in workers:
+            start = time.perf_counter()
+            outcomes = runner.grade(ours, [assignment], workers=n, limits=limits, quiet=True)
+            row[f"w{n}"] = (time.perf_counter() - start - row["bundle_s"]) / count  # bundle is rebuilt by grade()
+            row[f"w{n}_statuses"] = sorted({o.status for o in outcomes})
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=50, help="submissions per notebook (default 50)")
+    parser.add_argument("--assignments", nargs="*", help="default: every assignment in course/")
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
+    args = parser.parse_args()
+    names = args.assignments or [a for a in assignments(ROOT) if (ROOT / "release" / a).is_dir()]
+    limits = Limits(timeout=1800, memory_mb=4096, cell_timeout=runner.cell_timeout(ROOT))
+    print(f"{os.cpu_count()} cores; machine shared with other jobs: timings are noisy.")
+    head = f"{'assignment':24s} {'n':>3s} {'plain s/nb':>10s} " + " ".join(f"{f'{w}w s/nb':>8s}" for w in args.workers)
+    head += f" {'speed-up':>8s} {'vs plain':>8s} {'fixed s':>7s} {'extra s/nb':>10s}  statuses"
+    print(head, flush=True)
+    for name in names:
+        row = bench(name, args.count, args.workers, limits)
+        w1, wmax = row[f"w{args.workers[0]}"], row[f"w{args.workers[-1]}"]
+        print(f"{name:24s} {row['count']:3d} {row['plain']:10.2f} " + " ".join(f"{row[f'w{w}']:8.2f}" for w in args.workers)
+              + f" {w1 / wmax:8.2f} {row['plain'] / wmax:8.2f} {row['bundle_s']:7.1f} {w1 - row['plain']:10.2f}  "
+              + ",".join(row[f"w{args.workers[-1]}_statuses"]), flush=True)
+    print("speed-up: 1 worker / last worker count; vs plain: plain nbgrader / last worker count; fixed: template "
+          "gradebook per notebook; extra: per-submission cost of the sandboxed path with 1 worker over plain nbgrader.")
+
+
+if __name__ == "__main__":
+    main()
