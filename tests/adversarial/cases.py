@@ -46,6 +46,7 @@ CASES = [
     Case("os_exit", "kernel died", None, "os._exit(1) in the last answer cell: no grades, no ordinary 0"),
     Case("sys_exit", "suspicious", FULL, "sys.exit() in an answer cell: IPython catches it, the process exit is flagged"),
     Case("huge_output", "graded", FULL, "prints 30 MB: the autograded notebook keeps the first 100 kB"),
+    Case("stderr_output", "graded", FULL, "a correct softmax that prints to stderr (plain nbgrader: 0 for its tests)"),
     Case("control_wrong_softmax", "graded", "as_control", "softmax returns its input (an honest mistake)"),
     Case("monkeypatch", "suspicious", "as_control", "same wrong softmax, np.allclose/np.testing/torch.allclose patched"),
     Case("shadow_builtin", "suspicious", "any", "wrong softmax plus abs() and isinstance() redefined: flagged for review"),
@@ -127,6 +128,10 @@ def build(name: str, release, master, probe: dict) -> dict[str, bytes]:
         _append(nb, "causal_mask", "import sys\nsys.exit(0)")
     elif name == "huge_output":
         _append(nb, "attention_flops", "print('x' * 30_000_000)\nfor _i in range(20000):\n    print(_i)")
+    elif name == "stderr_output":
+        cell = _cell(nb, "softmax")
+        cell.source = "import sys\n" + cell.source.replace(
+            "def softmax(x, axis=-1):\n", "def softmax(x, axis=-1):\n    print('softmax called', file=sys.stderr)\n", 1)
     elif name == "control_wrong_softmax":
         _cell(nb, "softmax").source = WRONG_SOFTMAX
     elif name == "monkeypatch":

@@ -37,6 +37,7 @@ def merge_result(db_url: str, result: dict, root: Path | None = None, autograded
             got = graded.get(nb.name)
             for grade in nb.grades:
                 if got is None or grade.name not in got["grades"]:
+                    grade.auto_score = None  # not graded this time: no stale or ordinary 0 score
                     grade.needs_manual_grade = True
                     continue
                 grade.auto_score = got["grades"][grade.name][0]

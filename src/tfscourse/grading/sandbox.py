@@ -17,6 +17,9 @@ execs, in this order:
 3. ``prlimit``: address space (``memory_mb``), processes (``nproc``), file size
    (``fsize_mb``) and core dumps.
 
+The kernel's ``sys.stderr`` is its stdout: plain nbgrader scores 0 a correct test
+cell that prints a warning to stderr.
+
 The kernel talks to nbgrader over Unix sockets (jupyter's ``ipc`` transport) in the
 socket folder, which is why it needs no network namespace of the host.
 
@@ -39,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 KERNEL_NAME = "tfscourse-sandbox"
+STDERR_TO_STDOUT = '["import sys as _tfs_sys; _tfs_sys.stderr = _tfs_sys.stdout; del _tfs_sys"]'
 APT_PACKAGES = "bubblewrap util-linux"  # util-linux brings setpriv and prlimit
 
 
@@ -160,7 +164,8 @@ def main(argv: list[str]) -> None:
         os.chmod(argv[argv.index("-f") + 1], 0o644)
     if policy.sandbox and Path(policy.workdir).is_dir():  # nbgrader made it 0755 for root
         os.chmod(policy.workdir, 0o777)
-    kernel = [sys.executable, "-m", "ipykernel_launcher", *argv[1:]]
+    # nbgrader scores 0 a test cell with any stderr output, even a correct one: stderr goes to stdout
+    kernel = [sys.executable, "-m", "ipykernel_launcher", *argv[1:], f"--IPKernelApp.exec_lines={STDERR_TO_STDOUT}"]
     full = command(policy, kernel)
     os.execvp(full[0], full)
 
