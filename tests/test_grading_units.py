@@ -145,3 +145,14 @@ def test_sandbox_command_hides_the_course():
     writable = [argv[i + 1] for i, a in enumerate(argv) if a == "--bind"]
     assert writable == ["/tmp/job/kernel", "/tmp/job/course/autograded/s/a"]
     assert f"--as={1000 * 2**20}" in argv
+
+
+def test_cli_has_the_grade_command(capsys):
+    from tfscourse.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["grade", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--workers", "--timeout", "--memory", "--distributed"):
+        assert option in text

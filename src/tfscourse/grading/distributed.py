@@ -33,13 +33,13 @@ def client_for(address: str, workers: int):
 
 
 def run_distributed(jobs: Iterable[Job], limits: Limits, address: str, workers: int,
-                    on_result: Callable[[dict], None], total: int) -> None:
+                    on_result: Callable[[dict], None], total: int, quiet: bool = False) -> None:
     from dask.distributed import as_completed
 
     client = client_for(address, workers)
     try:
         futures = [client.submit(run_job, job, limits, pure=False, key=f"grade-{job.assignment}-{job.student}") for job in jobs]
-        with progress(total, desc="grading (dask)") as bar:
+        with progress(total, desc="grading (dask)", quiet=quiet) as bar:
             for future in as_completed(futures):
                 result = future.result()
                 on_result(result)

@@ -86,9 +86,9 @@ def grade(root: Path, assignments: list[str], *, workers: int | None = None, lim
     if distributed:
         from tfscourse.grading.distributed import run_distributed
 
-        run_distributed(jobs, limits, distributed, workers, on_result, len(jobs))
+        run_distributed(jobs, limits, distributed, workers, on_result, len(jobs), quiet)
     else:
-        run_local(jobs, limits, workers, on_result, len(jobs))
+        run_local(jobs, limits, workers, on_result, len(jobs), quiet)
     for (student, assignment), outcome in outcomes.items():
         if outcome.status == status.MISSING:
             continue

@@ -24,15 +24,17 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def progress(total: int, desc: str = "grading"):
-    """A tqdm bar on stdout (stderr stays free for real errors)."""
+def progress(total: int, desc: str = "grading", quiet: bool = False):
+    """A tqdm bar on stdout (stderr stays free for real errors); silent when ``quiet``."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="nb", file=sys.stdout, dynamic_ncols=False, ncols=90, mininterval=0.5)
+    return tqdm(total=total, desc=desc, unit="nb", file=sys.stdout, dynamic_ncols=False, ncols=90,
+                mininterval=0.5, disable=quiet)
 
 
-def run_local(jobs: Iterable[Job], limits: Limits, workers: int, on_result: Callable[[dict], None], total: int) -> None:
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade") as pool, progress(total) as bar:
+def run_local(jobs: Iterable[Job], limits: Limits, workers: int, on_result: Callable[[dict], None], total: int,
+              quiet: bool = False) -> None:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade") as pool, progress(total, quiet=quiet) as bar:
         futures = [pool.submit(run_job, job, limits) for job in jobs]
         for future in as_completed(futures):
             result = future.result()
