@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 
 import torch
@@ -60,6 +61,7 @@ def main() -> None:
     preset = PRESETS[args.preset]
     device = pick_device()
     print(f"preset {preset.name} on {device} ({torch.get_num_threads()} CPU threads, torch {torch.__version__})")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (other processes slow a shared CPU down)")
     if preset.name != "cpu-reference" and device.type != "cuda":
         print(f"no CUDA GPU here: not run. Target val loss {preset.target_val_loss} in about "
               f"{preset.expected_minutes:.0f} min ({preset.note}).")
@@ -85,6 +87,7 @@ def main() -> None:
     print(f"final train loss {hist.train_loss[-1]:.3f}, val loss {hist.val_loss[-1]:.3f} "
           f"(target {preset.target_val_loss})")
     print(f"wall time {total:.0f} s (training steps {hist.seconds:.0f} s)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     if hist.peak_memory_mb is not None:
         print(f"peak GPU memory {hist.peak_memory_mb:,.0f} MiB")
     print(f"forward+backward tokens/s: explicit attention {speeds['explicit']:,.0f}, "
