@@ -3,9 +3,9 @@
 The pieces:
 
 * ``topic_passages`` builds an offline text-classification task from real prose:
-  128-character passages of four topics of the Python language reference
-  (``pydoc_data``), labelled with the topic they come from.
-* ``pretrained_gpt`` pre-trains a byte-level GPT (``tfscourse.gpt``) on the rest of
+  32-token passages of four topics of the Python language reference
+  (``pydoc_data``), labelled with the topic they come from, and a word-level vocabulary.
+* ``pretrained_gpt`` pre-trains a word-level GPT (``tfscourse.gpt``) on the rest of
   the reference text with next-token prediction, or loads the checkpoint it cached
   before (deterministic: same config, same weights).
 * ``GPTClassifier`` puts a linear head on the mean of the GPT's last hidden states.
@@ -48,22 +48,25 @@ from tfscourse.gpt import GPT, GPTConfig, TrainConfig, pick_device, train
 # configuration
 # ---------------------------------------------------------------------------------------------
 
+CACHE_FORMAT = 3  # bump when the data or the pre-training code changes: old checkpoints are then ignored
+
 
 @dataclass
 class ExperimentConfig:
     """Everything that decides the experiment's numbers (the cache key is built from it)."""
 
     topics: tuple[str, ...] = ("debugger", "formatstrings", "string-methods", "specialnames")  # four topics with distinct text and >= 20k characters each
-    passage_chars: int = 64  # one passage = one byte-level sequence: about ten words, enough to hint at the topic
-    train_per_class: int = 48  # few labels on purpose: pre-training matters most when labels are scarce
+    passage_tokens: int = 32  # one passage = 32 consecutive words and punctuation marks (about a sentence or two)
+    vocab_size: int = 2048  # the most frequent tokens cover 98.6% of the reference text; the rest become <unk>
+    train_per_class: int = 32  # few labels on purpose: pre-training matters most when labels are scarce
     test_per_class: int = 64  # held out from fine-tuning AND from pre-training
-    n_layer: int = 2  # small enough to pre-train on 2 CPU cores in well under a minute
+    n_layer: int = 2  # small enough to pre-train on one CPU thread in well under a minute
     n_head: int = 4
     n_embd: int = 64
-    pretrain_steps: int = 300  # next-byte steps on the reference text
+    pretrain_steps: int = 600  # next-token steps: about 6 passes over the ~100k tokens of the reference text
     pretrain_batch: int = 32
     pretrain_lr: float = 3e-3
-    finetune_steps: int = 80  # optimiser steps per method (batch 32: about 13 epochs of 192 passages)
+    finetune_steps: int = 100  # optimiser steps per method (batch 32: about 25 epochs of ~125 passages)
     finetune_batch: int = 32
     finetune_lr: float = 1e-3  # full fine-tuning; the frozen-body methods use peft_lr
     peft_lr: float = 1e-2  # few parameters starting from zero or small values need larger steps
@@ -79,92 +82,117 @@ class ExperimentConfig:
                    pretrain_steps=20, pretrain_batch=8, finetune_steps=10, finetune_batch=16)
 
     def gpt_config(self) -> GPTConfig:
-        return GPTConfig(block_size=self.passage_chars, vocab_size=256, n_layer=self.n_layer,
+        return GPTConfig(block_size=self.passage_tokens, vocab_size=self.vocab_size, n_layer=self.n_layer,
                          n_head=self.n_head, n_embd=self.n_embd, dropout=0.0, bias=True)
 
     def pretrain_key(self) -> str:
         """Hash of the fields that decide the pre-trained weights."""
-        fields = {k: v for k, v in asdict(self).items() if k.startswith(("pretrain", "n_", "topics", "passage", "test_per", "seed"))}
+        fields = {k: v for k, v in asdict(self).items() if k.startswith(("pretrain", "n_", "topics", "passage", "vocab", "test_per", "seed"))}
+        fields["format"] = CACHE_FORMAT
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
 # ---------------------------------------------------------------------------------------------
-# data: byte-level text and the topic-classification task
+# data: word-level tokens and the topic-classification task
 # ---------------------------------------------------------------------------------------------
 
-
-def _clean(text: str) -> str:
-    """Collapse runs of whitespace (the reference text is indented for a terminal)."""
-    return re.sub(r"\s+", " ", text).strip()
+UNK = "<unk>"
 
 
-def encode(text: str) -> torch.Tensor:
-    """UTF-8 bytes as token ids 0..255. Example: encode("hi") -> tensor([104, 105])."""
-    return torch.tensor(list(text.encode("utf-8")), dtype=torch.long)
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words, numbers and single punctuation marks (runs of 3+ equal marks are dropped).
+
+    Example: tokenize("Use str.format() twice!") -> ['use', 'str', '.', 'format', '(', ')', 'twice', '!']
+    """
+    text = re.sub(r"([^\w\s])\1{2,}", " ", text.lower())  # drop "*****" / "=====" heading rules
+    return re.findall(r"[a-z]+|[0-9]+|[^\sa-z0-9]", text)
 
 
-def decode(ids) -> str:
-    return bytes(int(i) for i in ids).decode("utf-8", errors="replace")
+@dataclass
+class Vocab:
+    """Token <-> id tables; id 0 is ``<unk>`` for every token outside the table."""
+
+    itos: list[str]
+
+    def __post_init__(self):
+        self.stoi = {t: i for i, t in enumerate(self.itos)}
+
+    @classmethod
+    def build(cls, tokens: list[str], size: int) -> Vocab:
+        """The ``size - 1`` most frequent tokens (ties broken alphabetically) after ``<unk>``."""
+        counts: dict[str, int] = {}
+        for t in tokens:
+            counts[t] = counts.get(t, 0) + 1
+        ranked = sorted(counts, key=lambda t: (-counts[t], t))[: size - 1]
+        return cls([UNK] + ranked)
+
+    def encode(self, tokens: list[str]) -> torch.Tensor:
+        return torch.tensor([self.stoi.get(t, 0) for t in tokens], dtype=torch.long)
+
+    def decode(self, ids) -> str:
+        return " ".join(self.itos[int(i)] for i in ids)
+
+    def __len__(self) -> int:
+        return len(self.itos)
 
 
 @dataclass
 class TopicData:
-    """Passages as byte ids (N, passage_chars), their labels (N,), and the text kept for pre-training."""
+    """Passages as token ids (N, passage_tokens), their labels (N,), the vocabulary and the pre-training ids."""
 
     labels: tuple[str, ...]
+    vocab: Vocab = field(repr=False)
     train_x: torch.Tensor
     train_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
     train_text: list[str] = field(repr=False)
     test_text: list[str] = field(repr=False)
-    pretrain_text: str = field(repr=False)
-
-
-def _passages(text: str, length: int) -> list[str]:
-    """Non-overlapping windows of exactly ``length`` UTF-8 bytes (windows with multi-byte characters are dropped)."""
-    out = []
-    for start in range(0, len(text) - length + 1, length):
-        piece = text[start : start + length]
-        if len(piece.encode("utf-8")) == length:
-            out.append(piece)
-    return out
+    pretrain_ids: torch.Tensor = field(repr=False)
 
 
 def topic_passages(cfg: ExperimentConfig | None = None) -> TopicData:
     """The classification task: which topic of the Python reference does a passage come from?
 
-    Passages are spread evenly over each topic; train and test passages alternate so that
-    both cover the whole topic. Every test passage is cut out of the pre-training text.
+    A passage is ``passage_tokens`` consecutive tokens of one topic. Passages are spread evenly
+    over each topic, and test passages are interleaved with training passages so that both cover
+    the whole topic (a training passage identical to a test passage is dropped). Every test passage is cut out of the pre-training text (also where a topic's
+    text is repeated inside another topic), and the vocabulary is built from what is left.
     """
     from pydoc_data.topics import topics
 
     cfg = cfg or ExperimentConfig()
+    n = cfg.passage_tokens
     need = cfg.train_per_class + cfg.test_per_class
     train_text, train_y, test_text, test_y = [], [], [], []
     for label, name in enumerate(cfg.topics):
-        pieces = _passages(_clean(topics[name]), cfg.passage_chars)
+        tokens = tokenize(topics[name])
+        pieces = [" ".join(tokens[i : i + n]) for i in range(0, len(tokens) - n + 1, n)]
         if len(pieces) < need:
-            raise ValueError(f"topic {name!r} has {len(pieces)} passages, {need} needed")
+            raise ValueError(f"topic {name!r} has {len(pieces)} passages of {n} tokens, {need} needed")
         chosen = [pieces[round(i * (len(pieces) - 1) / (need - 1))] for i in range(need)]
-        test = chosen[1::2][: cfg.test_per_class]
-        train = [piece for piece in chosen if piece not in test][: cfg.train_per_class]
+        is_test = [(i + 1) * cfg.test_per_class // need > i * cfg.test_per_class // need for i in range(need)]
+        test = [piece for piece, t in zip(chosen, is_test) if t]
+        train = [piece for piece, t in zip(chosen, is_test) if not t and piece not in test]
         train_text += train
         train_y += [label] * len(train)
         test_text += test
         test_y += [label] * len(test)
-    corpus = "\n".join(_clean(topics[name]) for name in sorted(topics))
+    corpus = "\n".join(" ".join(tokenize(topics[name])) for name in sorted(topics))
     for piece in test_text:
         corpus = corpus.replace(piece, " ")
+    corpus_tokens = corpus.split()
+    vocab = Vocab.build(corpus_tokens, cfg.vocab_size)
     return TopicData(
         labels=tuple(cfg.topics),
-        train_x=torch.stack([encode(t) for t in train_text]),
+        vocab=vocab,
+        train_x=torch.stack([vocab.encode(t.split()) for t in train_text]),
         train_y=torch.tensor(train_y),
-        test_x=torch.stack([encode(t) for t in test_text]),
+        test_x=torch.stack([vocab.encode(t.split()) for t in test_text]),
         test_y=torch.tensor(test_y),
         train_text=train_text,
         test_text=test_text,
-        pretrain_text=corpus,
+        pretrain_ids=vocab.encode(corpus_tokens),
     )
 
 
@@ -195,7 +223,7 @@ def default_cache_dir() -> Path:
 
 def pretrained_gpt(cfg: ExperimentConfig | None = None, cache_dir: str | Path | None = "default",
                    device: torch.device | None = None, log: Callable[[str], None] | None = print) -> GPT:
-    """A GPT pre-trained by next-byte prediction on the reference text minus the test passages.
+    """A GPT pre-trained by next-token prediction on the reference text minus the test passages.
 
     Loads ``<cache_dir>/finetune-gpt-<key>.pt`` when it exists, else trains (CPU: about a
     minute with the default config) and saves it there. ``cache_dir=None`` never touches
@@ -211,7 +239,7 @@ def pretrained_gpt(cfg: ExperimentConfig | None = None, cache_dir: str | Path | 
         if log:
             log(f"loaded the pre-trained GPT from {path}")
         return model.eval()
-    data = encode(topic_passages(cfg).pretrain_text)
+    data = topic_passages(cfg).pretrain_ids
     cut = int(0.95 * len(data))
     tcfg = TrainConfig(batch_size=cfg.pretrain_batch, max_steps=cfg.pretrain_steps,
                        warmup_steps=max(1, cfg.pretrain_steps // 20), max_lr=cfg.pretrain_lr,
@@ -224,7 +252,7 @@ def pretrained_gpt(cfg: ExperimentConfig | None = None, cache_dir: str | Path | 
     if log:
         log(f"pre-trained {model.num_params():,} parameters for {cfg.pretrain_steps} steps in "
             f"{time.perf_counter() - start:.0f} s: validation loss {hist.val_loss[0]:.2f} -> {hist.val_loss[-1]:.2f} "
-            f"(nats per byte; uniform guessing is {math.log(256):.2f})")
+            f"(nats per token; uniform guessing is {math.log(cfg.vocab_size):.2f})")
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

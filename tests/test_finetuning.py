@@ -1,0 +1,99 @@
+"""Fast checks of tfscourse.finetune, the package side of notebook 07 (a few seconds)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from tfscourse import finetune as ft
+
+
+class _LoRA(nn.Module):
+    def __init__(self, base, r, alpha):
+        super().__init__()
+        self.base = base.requires_grad_(False)
+        self.scaling = alpha / r
+        self.A = nn.Parameter(torch.randn(r, base.in_features) / math.sqrt(base.in_features))
+        self.B = nn.Parameter(torch.zeros(base.out_features, r))
+
+    def forward(self, x):
+        return self.base(x) + self.scaling * (x @ self.A.T) @ self.B.T
+
+
+def _trainable(model):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def test_tokenize_and_vocab():
+    assert ft.tokenize("Use str.format() twice!") == ["use", "str", ".", "format", "(", ")", "twice", "!"]
+    vocab = ft.Vocab.build(["b", "a", "b", "c", "a", "b"], size=3)
+    assert vocab.itos == [ft.UNK, "b", "a"]
+    assert vocab.encode(["a", "c"]).tolist() == [2, 0]
+
+
+def test_topic_passages_are_balanced_and_held_out():
+    cfg = ft.ExperimentConfig.quick()
+    data = ft.topic_passages(cfg)
+    assert data.test_y.bincount().tolist() == [cfg.test_per_class] * len(cfg.topics)
+    assert data.train_x.shape[1] == data.test_x.shape[1] == cfg.passage_tokens
+    assert not set(data.train_text) & set(data.test_text)
+    corpus = data.vocab.decode(data.pretrain_ids)
+    for piece in data.test_text[:: max(1, len(data.test_text) // 10)]:
+        assert data.vocab.decode(data.vocab.encode(piece.split())) not in corpus
+
+
+def test_pretraining_is_cached_and_deterministic(tmp_path):
+    cfg = ft.ExperimentConfig.quick()
+    first = ft.pretrained_gpt(cfg, cache_dir=tmp_path, log=None)
+    assert len(list(tmp_path.glob("finetune-gpt-*.pt"))) == 1
+    again = ft.pretrained_gpt(cfg, cache_dir=tmp_path, log=None)
+    fresh = ft.pretrained_gpt(cfg, cache_dir=None, log=None)
+    for a, b, c in zip(first.state_dict().values(), again.state_dict().values(), fresh.state_dict().values()):
+        assert torch.equal(a, b) and torch.equal(a, c)
+
+
+def test_methods_train_the_expected_parameters():
+    cfg = ft.ExperimentConfig.quick()
+    torch.manual_seed(0)
+    gpt = ft.GPT(cfg.gpt_config())
+    d, L, layers = cfg.n_embd, 4, cfg.n_layer
+    head = ft.freeze_body(ft.GPTClassifier(ft.fresh_copy(gpt), L))
+    assert _trainable(head) == d * L + L
+    lora = ft.add_lora(ft.GPTClassifier(ft.fresh_copy(gpt), L), _LoRA, r=2, alpha=4)
+    per_block = 2 * (d + 3 * d) + 2 * (d + d)  # c_attn (d -> 3d) and c_proj (d -> d), rank 2
+    assert _trainable(lora) == layers * per_block + d * L + L
+    prefix = ft.add_prefix(ft.GPTClassifier(ft.fresh_copy(gpt), L), prefix_len=3)
+    assert _trainable(prefix) == layers * 2 * 3 * d + d * L + L
+
+
+def test_lora_starts_at_the_frozen_model_and_prefix_does_not():
+    cfg = ft.ExperimentConfig.quick()
+    torch.manual_seed(0)
+    gpt = ft.GPT(cfg.gpt_config()).eval()
+    x = torch.randint(cfg.vocab_size, (3, cfg.passage_tokens))
+    plain = ft.GPTClassifier(ft.fresh_copy(gpt), 4)
+    lora = ft.add_lora(ft.GPTClassifier(ft.fresh_copy(gpt), 4), _LoRA, r=2, alpha=4)
+    lora.head.load_state_dict(plain.head.state_dict())
+    assert torch.allclose(plain(x), lora(x), atol=1e-6)
+    # even zero prefix keys and values take attention mass away from the tokens
+    prefix = ft.add_prefix(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prefix_len=2)
+    prefix.head.load_state_dict(plain.head.state_dict())
+    with torch.no_grad():
+        for block in prefix.gpt.transformer.h:
+            block.attn.prefix_k.fill_(0.0)
+            block.attn.prefix_v.fill_(0.0)
+    assert not torch.allclose(plain(x), prefix(x), atol=1e-6)  # zero keys still take attention mass
+
+
+def test_finetune_is_deterministic_and_quick():
+    cfg = ft.ExperimentConfig.quick()
+    data = ft.topic_passages(cfg)
+    results = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = ft.GPTClassifier(ft.GPT(cfg.gpt_config()), len(data.labels))
+        results.append(ft.finetune(model, data, cfg, device=torch.device("cpu"), log=None))
+    assert results[0].losses == results[1].losses
+    assert 0.0 <= results[0].test_accuracy <= 1.0
