@@ -78,6 +78,7 @@ def bench(assignment: str, count: int, workers: list[int], limits: Limits) -> di
             outcomes = runner.grade(ours, [assignment], workers=n, limits=limits, quiet=True)
             row[f"w{n}"] = (time.perf_counter() - start - row["bundle_s"]) / count  # bundle is rebuilt by grade()
             row[f"w{n}_statuses"] = sorted({o.status for o in outcomes})
+            row[f"w{n}_full"] = sum(o.score is not None and o.score == o.max_score for o in outcomes)
     return row
 
 
@@ -91,14 +92,14 @@ def main() -> None:
     limits = Limits(timeout=1800, memory_mb=4096, cell_timeout=runner.cell_timeout(ROOT))
     print(f"{os.cpu_count()} cores; machine shared with other jobs: timings are noisy.")
     head = f"{'assignment':24s} {'n':>3s} {'plain s/nb':>10s} " + " ".join(f"{f'{w}w s/nb':>8s}" for w in args.workers)
-    head += f" {'speed-up':>8s} {'vs plain':>8s} {'fixed s':>7s} {'plain fixed s':>13s} {'extra s/nb':>10s}  statuses"
+    head += f" {'speed-up':>8s} {'vs plain':>8s} {'fixed s':>7s} {'plain fixed s':>13s} {'extra s/nb':>10s}  full marks, statuses"
     print(head, flush=True)
     for name in names:
         row = bench(name, args.count, args.workers, limits)
         w1, wmax = row[f"w{args.workers[0]}"], row[f"w{args.workers[-1]}"]
         print(f"{name:24s} {row['count']:3d} {row['plain']:10.2f} " + " ".join(f"{row[f'w{w}']:8.2f}" for w in args.workers)
               + f" {w1 / wmax:8.2f} {row['plain'] / wmax:8.2f} {row['bundle_s']:7.1f} {row['plain_fixed_s']:13.1f} {w1 - row['plain']:10.2f}  "
-              + ",".join(row[f"w{args.workers[-1]}_statuses"]), flush=True)
+              + f"{row[f'w{args.workers[-1]}_full']}/{row['count']}, " + ",".join(row[f"w{args.workers[-1]}_statuses"]), flush=True)
     print("speed-up: 1 worker / last worker count; vs plain: plain nbgrader / last worker count; fixed: template "
           "gradebook per notebook (tfscourse grade); plain fixed: start-up of one `nbgrader autograde` run (first "
           "submission minus the average of the others); extra: per-submission cost of the sandboxed path with 1 "
