@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,7 +67,9 @@ def generate_feedback(root: Path, outcomes: list[Outcome]) -> None:
 
     api = nbgrader_api(root)
     for outcome in outcomes:
-        if outcome.score is not None and (root / "autograded" / outcome.student / outcome.assignment).is_dir():
+        if outcome.score is None:  # not graded this time: no stale feedback from an earlier run
+            shutil.rmtree(root / "feedback" / outcome.student / outcome.assignment, ignore_errors=True)
+        elif (root / "autograded" / outcome.student / outcome.assignment).is_dir():
             result = feedback.generate(root, api, outcome.assignment, outcome.student)
             if not result.get("success"):
                 outcome.detail = (outcome.detail + "; " if outcome.detail else "") + f"feedback failed: {_last_error_line(result)}"
@@ -93,7 +96,7 @@ def ensure_released(root: Path, names: list[str]) -> None:
 
 
 def run_grade(root: Path, names: list[str], *, workers: int | None = None, limits: Limits | None = None,
-              distributed: str | None = None, feedback: bool = True, step: str = "") -> list[Outcome]:
+              distributed: str | None = None, feedback: bool = True, steps: tuple[str, str] = ("", "")) -> list[Outcome]:
     """Grade, write feedback, export; print the table and notes. Returns the outcomes."""
     from tfscourse.grading import runner, sandbox
 
@@ -103,9 +106,9 @@ def run_grade(root: Path, names: list[str], *, workers: int | None = None, limit
     ensure_released(root, names)
     outcomes = runner.grade(root, names, workers=workers, limits=limits, distributed=distributed)
     if feedback:
-        print(f"{step}writing feedback into feedback/ (hidden tests removed)")
+        print(f"{steps[0]}writing feedback into feedback/ (hidden tests removed)")
         generate_feedback(root, outcomes)
-    print(f"{step}exporting grades")
+    print(f"{steps[1]}exporting grades")
     grades = export_grades(root)
     status.write_summary(root / "grading_summary.csv", outcomes)
     runner.print_report(root, outcomes)
@@ -119,5 +122,5 @@ def run_demo(root: Path) -> int:
     release_all(root, names)
     students = students_with_submissions(root)
     print(f"2/4 grading {len(students)} student(s), sandboxed and in parallel")
-    run_grade(root, names, step="3/4 ")
+    run_grade(root, names, steps=("3/4 ", "4/4 "))
     return 0
