@@ -105,13 +105,15 @@ def main() -> None:
         print(f"{method:>16} | {trainable:9,d} | {run.train_accuracy:9.3f} | {run.test_accuracy:8.3f} | {run.seconds:7.1f}")
     x = data.test_x[:64]
     lora = models["LoRA"]
-    before = lora(x)
+    with torch.no_grad():
+        before = lora(x)
     timings = {
         "frozen base (head only)": inference_ms(models["head only"], x),
         "LoRA unmerged": inference_ms(lora, x),
     }
     merge_all(lora)
-    print(f"merged LoRA max |difference| in logits: {float((lora(x) - before).abs().max()):.2e}")
+    with torch.no_grad():
+        print(f"merged LoRA max |difference| in logits: {float((lora(x) - before).abs().max()):.2e}")
     timings["LoRA merged"] = inference_ms(lora, x)
     timings["prefix"] = inference_ms(models["prefix"], x)
     for name, ms in timings.items():
