@@ -40,3 +40,8 @@ c.OverwriteCells.add_missing_cells = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# `nbgrader zip_collect <assignment>` (submissions downloaded from a learning platform):
+# put the platform's zip files in downloaded/<assignment>/archive/; each file inside is named
+# <student_id>__<notebook>.ipynb (two underscores), e.g. ada_complete__self_attention.ipynb.
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)__(?P<file_id>[^/]+\.ipynb)$"
