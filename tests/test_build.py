@@ -104,3 +104,16 @@ def test_example_submissions_exist_for_every_assignment():
             assert (ROOT / "submitted" / student / assignment / path.name).is_file(), (
                 f"missing example submission {student}/{assignment}: run `python tools/make_examples.py`"
             )
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_hidden_blocks_do_not_trust_library_comparisons(assignment):
+    """Students can replace np.allclose & co. in their kernel: hidden blocks compare in plain Python."""
+    nb = nbformat.read(str(ASSIGNMENTS[assignment]), as_version=4)
+    banned = ("allclose", "isclose", "array_equal", "testing.assert", "assert_close")
+    offenders = [
+        (notebooks.grade_id(cell), word)
+        for cell in nb.cells if notebooks.is_test_cell(cell)
+        for word in banned if word in notebooks.split_hidden_tests(cell.source)[1]
+    ]
+    assert not offenders, f"hidden blocks use library comparisons: {offenders}"
