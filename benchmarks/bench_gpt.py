@@ -93,7 +93,7 @@ def main() -> None:
     print(f"forward+backward tokens/s: explicit attention {speeds['explicit']:,.0f}, "
           f"F.scaled_dot_product_attention {speeds['sdpa']:,.0f}")
     model.eval()
-    prompt = torch.tensor([encode(tok, "The ").tolist()], device=device)
+    prompt = torch.tensor([encode(tok, "The").tolist()], device=device)
     sample = model.generate(prompt, 40, temperature=0.8, top_k=50)[0].tolist()
     print("sample:", repr(tok.decode(sample)))
 
