@@ -180,3 +180,13 @@ def draw_mha_sketch(shapes: Mapping, S: int, E: int, H: int, M_QK: int, M_V: int
     heading = title or f"Multi-head self-attention, S={S}, E={E}, H={H}, M_QK={M_QK}, M_V={M_V}"
     ax.set_title(heading + ("" if not problems else f"  ({len(problems)} shape(s) do not fit)"), fontsize=12)
     return fig
+
+
+def show_mha_sketch(shapes: Mapping, S: int, E: int, H: int, M_QK: int, M_V: int) -> dict[str, str]:
+    """Display the sketch as a PNG (works in every front end and in feedback HTML); return the problems."""
+    from IPython.display import Image, display
+
+    from tfscourse.widgets import figure_png
+
+    display(Image(figure_png(draw_mha_sketch(shapes, S, E, H, M_QK, M_V))))
+    return check_mha_shapes(shapes, S, E, H, M_QK, M_V)

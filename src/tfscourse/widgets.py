@@ -94,8 +94,10 @@ def attention_figure(amap: AttentionMap, title: str = "") -> Figure:
     annotate = max(n_q, n_k) <= ANNOTATE_MAX_TOKENS and n_heads <= 4
     for h in range(n_heads):
         ax = fig.add_subplot(rows, cols, h + 1)
-        sub = title if n_heads == 1 else f"{title} head {h}".strip()
+        sub = title if n_heads == 1 else f"head {h}"  # a grid of heads: the title goes on top, once
         image = _draw_matrix(ax, heads[h], amap.query_tokens, amap.key_tokens, sub, annotate)
+    if n_heads > 1 and title:
+        fig.suptitle(title)
     fig.colorbar(image, ax=fig.axes, shrink=0.8, label="attention weight")
     return fig
 
