@@ -14,8 +14,9 @@ Install with ``pip install 'tfscourse[scale]'``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
-from tfscourse.grading.job import Job, Limits, run_job
+from tfscourse.grading.job import Job, Limits, failed_result, run_job
 from tfscourse.grading.workers import progress
 
 
@@ -32,16 +33,34 @@ def client_for(address: str, workers: int):
     return Client(address)
 
 
+def _run_with_bundle(job: Job, bundle: tuple, limits: Limits) -> dict:
+    template_db, releases, extra_files = bundle
+    return run_job(replace(job, template_db=template_db, releases=releases, extra_files=extra_files), limits)
+
+
 def run_distributed(jobs: Iterable[Job], limits: Limits, address: str, workers: int,
                     on_result: Callable[[dict], None], total: int, quiet: bool = False) -> None:
     from dask.distributed import as_completed
 
     client = client_for(address, workers)
     try:
-        futures = [client.submit(run_job, job, limits, pure=False, key=f"grade-{job.assignment}-{job.student}") for job in jobs]
+        shared: dict[str, object] = {}  # one copy of each assignment's bundle on every worker, not one per job
+        futures, owners = [], {}
+        for job in jobs:
+            if job.assignment not in shared:
+                bundle = (job.template_db, job.releases, job.extra_files)
+                shared[job.assignment] = client.scatter([bundle], broadcast=True, hash=False)[0]
+            light = replace(job, template_db=b"", releases={}, extra_files={})
+            future = client.submit(_run_with_bundle, light, shared[job.assignment], limits, pure=False,
+                                   key=f"grade-{job.assignment}-{job.student}")
+            futures.append(future)
+            owners[future.key] = job
         with progress(total, desc="grading (dask)", quiet=quiet) as bar:
             for future in as_completed(futures):
-                result = future.result()
+                try:
+                    result = future.result()
+                except Exception as error:  # noqa: BLE001 - a lost worker fails one job, not the batch
+                    result = failed_result(owners[future.key], error)
                 on_result(result)
                 bar.update(1)
     finally:

@@ -229,6 +229,13 @@ def _shrink_outputs(notebook: dict, limit: int = 100_000) -> bool:
     return cut
 
 
+def failed_result(job: Job, error: BaseException) -> dict:
+    """The result of a job whose grader (not the submission) failed: status ``failed to run``."""
+    return {"assignment": job.assignment, "student": job.student, "flags": [status.FAILED], "repairs": [],
+            "findings": [], "detail": f"grader error: {type(error).__name__}: {error}"[:300], "notebooks": {},
+            "files": {}, "timestamp": None, "seconds": 0.0}
+
+
 def run_job(job: Job, limits: Limits | None = None) -> dict:
     """Grade one submission; never raises for anything the submission does."""
     import nbformat

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from tfscourse.grading.job import Job, Limits, run_job
+from tfscourse.grading.job import Job, Limits, failed_result, run_job
 
 
 def default_workers() -> int:
@@ -35,9 +35,12 @@ def progress(total: int, desc: str = "grading", quiet: bool = False):
 def run_local(jobs: Iterable[Job], limits: Limits, workers: int, on_result: Callable[[dict], None], total: int,
               quiet: bool = False) -> None:
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade") as pool, progress(total, quiet=quiet) as bar:
-        futures = [pool.submit(run_job, job, limits) for job in jobs]
-        for future in as_completed(futures):
-            result = future.result()
+        owners = {pool.submit(run_job, job, limits): job for job in jobs}
+        for future in as_completed(owners):
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - a grader bug fails one job, not the batch
+                result = failed_result(owners[future], error)
             bar.set_postfix_str(f"{result['student'][:16]} {','.join(result['flags']) or 'graded'}"[:40])
             on_result(result)
             bar.update(1)
