@@ -8,8 +8,8 @@ M_QK = M_V = 32) times one forward pass of
 checks that NumPy and PyTorch (float64) agree, and times drawing the sketch. Best of ``--repeat``
 runs; timings on a shared machine are noisy.
 
-Usage:
-    python benchmarks/bench_multihead_attention.py
+Usage (pin NumPy's BLAS to one thread too, or its timings swing by 10x on a shared machine):
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_multihead_attention.py
     python benchmarks/bench_multihead_attention.py --lengths 64 256 1024 --threads 1
 """
 
