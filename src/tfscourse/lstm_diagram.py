@@ -35,8 +35,8 @@ WIRE_LABELS = {
     "c_prev": (r"$c_{t-1}$", (-0.4, 5.35), "left"),
     "h_prev": (r"$h_{t-1}$", (-0.4, 0.65), "left"),
     "x": (r"$x_t$", (1.0, -1.05), "center"),
-    "f": (r"$f_t$", (2.0, 3.65), "center"),
-    "i": (r"$i_t$", (3.55, 3.05), "right"),
+    "f": (r"$f_t$", (1.7, 3.75), "center"),
+    "i": (r"$i_t$", (3.95, 3.15), "right"),
     "g": (r"$g_t$", (5.75, 3.05), "left"),
     "o": (r"$o_t$", (7.45, 3.55), "center"),
     "c": (r"$c_t$", (10.9, 5.35), "right"),
@@ -90,19 +90,19 @@ def lstm_cell_figure(values: Mapping[str, object] | None = None, title: str = "O
     ax.add_patch(FancyBboxPatch((0.4, -0.1), 9.6, 5.7, boxstyle="round,pad=0.1", fc="#eef3fb", ec="#6b8cc7", lw=1.2, zorder=0))
 
     # cell state highway along the top: c_{t-1} -> (x f) -> (+ i*g) -> c_t
-    _line(ax, (-0.5, 5.0), (1.73, 5.0))
-    _line(ax, (2.27, 5.0), (4.48, 5.0))
+    _line(ax, (-0.5, 5.0), (1.43, 5.0))
+    _line(ax, (1.97, 5.0), (4.48, 5.0))
     _arrow(ax, (5.02, 5.0), (11.0, 5.0))
-    _op(ax, 2.0, 5.0, "×")
+    _op(ax, 1.7, 5.0, "×")
     _op(ax, 4.75, 5.0, "+")
     # input bus: h_{t-1} from the left, x_t from below, feeding the four gates
     _line(ax, (-0.5, 1.0), (7.5, 1.0))
     _line(ax, (1.0, -0.75), (1.0, 1.0))
-    for x, text in ((2.0, "σ"), (4.0, "σ"), (5.5, "tanh"), (7.5, "σ")):
+    for x, text in ((1.7, "σ"), (4.0, "σ"), (5.5, "tanh"), (7.5, "σ")):
         _line(ax, (x, 1.0), (x, 2.0))
         _gate(ax, x, 2.3, text)
     # forget gate -> multiply the old cell state
-    _arrow(ax, (2.0, 2.6), (2.0, 4.73))
+    _arrow(ax, (1.7, 2.6), (1.7, 4.73))
     # input gate and candidate -> product -> added to the cell state
     _op(ax, 4.75, 3.6, "×")
     _arrow(ax, (4.0, 2.6), (4.6, 3.37))
@@ -120,7 +120,7 @@ def lstm_cell_figure(values: Mapping[str, object] | None = None, title: str = "O
 
     for name, (symbol, (x, y), align) in WIRE_LABELS.items():
         text = symbol if name not in values else f"{symbol} = {format_vector(values[name])}"
-        ax.text(x, y, text, ha=align, va="center", fontsize=10, bbox=LABEL_BOX, zorder=5)
+        ax.text(x, y, text, ha=align, va="center", fontsize=9.5, bbox=LABEL_BOX, zorder=5)
     ax.text(10.0, -1.05, "yellow: gate layers (already evaluated)   red: pointwise operations",
             ha="right", va="center", fontsize=8, color="#555555")
     return fig

@@ -1,0 +1,95 @@
+"""Fast checks of the package code behind notebook 05: cell diagram, gate explorer, char-LSTM model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tfscourse.char_lstm import CharLMConfig, CharLSTM, CharVocab, random_windows
+from tfscourse.lstm_diagram import format_vector, lstm_cell_figure
+from tfscourse.lstm_gates import GATES, GateExplorer, gate_activations
+from tfscourse.widgets import figure_png
+
+PNG_MAGIC = b"\x89PNG"
+
+
+def _torch_weights(lstm: torch.nn.LSTM):
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    return [getattr(lstm, n).detach().double().numpy() for n in names]
+
+
+def test_format_vector():
+    assert format_vector([0.9, -0.25]) == "[0.90, -0.25]"
+    assert format_vector(0.5) == "0.500"
+    assert format_vector(None) == "?"
+
+
+def test_cell_diagram_renders_with_and_without_values():
+    for values in (None, {"c_prev": [0.8, -1.5], "f": [0.9, 0.2], "c": None, "h": None}):
+        png = figure_png(lstm_cell_figure(values))
+        assert png.startswith(PNG_MAGIC) and len(png) > 5000
+
+
+def test_gate_activations_match_torch_lstm():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 5).double()
+    X = np.random.default_rng(0).normal(size=(7, 3))
+    acts = gate_activations(X, *_torch_weights(lstm))
+    assert set(acts) == set(GATES) and all(a.shape == (7, 5) for a in acts.values())
+    with torch.no_grad():
+        out, (h_n, c_n) = lstm(torch.tensor(X)[:, None, :])
+    assert np.abs(acts["hidden state h"] - out[:, 0].numpy()).max() < 1e-12
+    assert np.abs(acts["cell state c"][-1] - c_n[0, 0].numpy()).max() < 1e-12
+    for gate in ("input gate i", "forget gate f", "output gate o"):
+        assert ((acts[gate] > 0) & (acts[gate] < 1)).all()
+
+
+def test_gate_explorer_redraws_and_leaves_a_png():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(4, 6).double()
+    vocab = CharVocab.from_text("abc def")
+    table = np.random.default_rng(1).normal(size=(len(vocab), 4))
+
+    def encode(text):
+        ids = vocab.encode(text)
+        return table[ids].reshape(len(ids), 4), [vocab.chars[i] for i in ids]
+
+    explorer = GateExplorer(encode, _torch_weights(lstm), text="abc")
+    first = bytes(explorer.image.value)
+    assert first.startswith(PNG_MAGIC)
+    assert "image/png" in explorer._repr_mimebundle_()
+    explorer.dropdown.value = "cell state c"
+    assert bytes(explorer.image.value) != first
+    explorer.text.value = "zzz"  # nothing the vocabulary knows
+    assert bytes(explorer.image.value) == b"" and "no characters" in explorer.message.value
+    explorer.text.value = "fed cab"
+    assert explorer.activations["cell state c"].shape == (7, 6)
+
+
+def test_char_vocab_roundtrip_and_unknown_characters():
+    vocab = CharVocab.from_text("hello world")
+    assert vocab.decode(vocab.encode("hello")) == "hello"
+    assert vocab.encode("hXe") == vocab.encode("he")
+
+
+def test_random_windows_are_shifted_by_one():
+    data = torch.arange(100)
+    x, y = random_windows(data, 10, 4, torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (4, 10)
+    assert torch.equal(y, x + 1)
+
+
+def test_char_lstm_shapes_and_numpy_weights():
+    config = CharLMConfig(embed_size=4, hidden_size=6)
+    model = CharLSTM(9, config)
+    logits, (h, c) = model(torch.zeros(2, 5, dtype=torch.long))
+    assert logits.shape == (2, 5, 9) and h.shape == c.shape == (1, 2, 6)
+    W_ih, W_hh, b_ih, b_hh = model.lstm_weights()
+    assert W_ih.shape == (24, 4) and W_hh.shape == (24, 6) and b_ih.shape == b_hh.shape == (24,)
+    assert model.embed_ids([1, 2, 3]).shape == (3, 4)
+
+
+@pytest.mark.parametrize("field", ["steps", "max_seconds", "seq_len"])
+def test_config_defaults_are_positive(field):
+    assert getattr(CharLMConfig(), field) > 0
