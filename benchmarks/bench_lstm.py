@@ -5,7 +5,7 @@ Prints
     over time) against ``torch.nn.LSTM`` (float64 and float32) on the same weights, and their
     largest difference;
   * training speed of the notebook's character-level LSTM (``tfscourse.char_lstm``, default config,
-    torch's own clipping) in steps/s and characters/s, and the held-out loss after ``--steps`` steps.
+    torch's own clipping, one torch thread as in the notebook) in steps/s and characters/s, and the held-out loss after ``--steps`` steps.
 
 The solution functions are executed from ``course/05_lstm/lstm.ipynb`` (cells sigmoid,
 lstm_step_from_gates, lstm_cell, lstm_forward). Timings on a shared machine are noisy: each figure
@@ -109,8 +109,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the notebook uses 1)")
     parser.add_argument("--size", type=int, nargs=4, default=(100, 32, 64, 128), metavar=("T", "B", "D", "H"))
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     bench_forward(*args.size, repeats=args.repeats)
     bench_training(args.steps)
 
