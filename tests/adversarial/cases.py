@@ -45,7 +45,7 @@ CASES = [
     Case("fork_bomb", "suspicious", "any", "forks until the process limit (children sleep): stopped there, flagged"),
     Case("os_exit", "kernel died", None, "os._exit(1) in the last answer cell: no grades, no ordinary 0"),
     Case("sys_exit", "suspicious", FULL, "sys.exit() in an answer cell: IPython catches it, the process exit is flagged"),
-    Case("huge_output", "graded", FULL, "prints 30 MB: the autograded notebook keeps the first 100 kB"),
+    Case("huge_output", "graded", FULL, "prints 5 MB on one line and 20000 lines: the autograded notebook keeps 100 kB per output"),
     Case("stderr_output", "graded", FULL, "a correct softmax that prints to stderr (plain nbgrader: 0 for its tests)"),
     Case("control_wrong_softmax", "graded", "as_control", "softmax returns its input (an honest mistake)"),
     Case("monkeypatch", "suspicious", "as_control", "same wrong softmax, np.allclose/np.testing/torch.allclose patched"),
@@ -127,7 +127,7 @@ def build(name: str, release, master, probe: dict) -> dict[str, bytes]:
     elif name == "sys_exit":
         _append(nb, "causal_mask", "import sys\nsys.exit(0)")
     elif name == "huge_output":
-        _append(nb, "attention_flops", "print('x' * 30_000_000)\nfor _i in range(20000):\n    print(_i)")
+        _append(nb, "attention_flops", "print('x' * 5_000_000)\nfor _i in range(20000):\n    print(_i)")
     elif name == "stderr_output":
         cell = _cell(nb, "softmax")
         cell.source = "import sys\n" + cell.source.replace(
