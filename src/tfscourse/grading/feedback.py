@@ -89,4 +89,4 @@ def generate(root: Path, api, assignment: str, student: str) -> dict:
         return api.generate_feedback(assignment, student, force=True)
     finally:
         api.coursedir.autograded_directory = previous
-        shutil.rmtree(root / staging_name / student, ignore_errors=True)
+        shutil.rmtree(root / staging_name, ignore_errors=True)
