@@ -88,3 +88,39 @@ def test_patched_comparisons_do_not_rescue_wrong_answers(assignment, case, monke
             assert not h.run_test(test_id, case, hidden_only=True).passed, (
                 f"{case.why!r} passes the hidden block of {test_id} once numpy/torch comparisons are patched"
             )
+
+
+def _shadowed_builtins():
+    """Globals a submission could define to make naive checks pass."""
+    import numpy
+
+    return {
+        "abs": lambda *a, **k: 0,
+        "all": lambda *a, **k: True,
+        "any": lambda *a, **k: True,
+        "isinstance": lambda *a, **k: True,
+        "type": lambda *a, **k: numpy.ndarray,
+        "len": lambda *a, **k: 0,
+        "max": lambda *a, **k: 0,
+        "min": lambda *a, **k: 0,
+        "sum": lambda *a, **k: 0,
+        "float": lambda *a, **k: 0.0,
+        "zip": lambda *a, **k: iter(()),
+    }
+
+
+@pytest.mark.parametrize("assignment, case", CASES)
+def test_shadowed_builtins_do_not_rescue_wrong_answers(assignment, case):
+    h = harness(assignment)
+    for test_id in case.tests:
+        if h.hidden_block(test_id).strip():
+            namespace = h.namespace_with(test_id, case)
+            namespace.update(_shadowed_builtins())
+            result = _run_hidden(h, test_id, namespace)
+            assert not result.passed, f"{case.why!r} passes the hidden block of {test_id} once built-ins are shadowed"
+
+
+def _run_hidden(h, test_id, namespace):
+    from tests.nbharness import _exec
+
+    return _exec(h.hidden_block(test_id), namespace, test_id)

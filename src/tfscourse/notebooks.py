@@ -3,7 +3,9 @@
 * ``assignments(root)`` lists the assignments (one folder and one notebook each).
 * ``normalize(nb)`` makes a notebook reviewable: no outputs, no execution
   counts, stable cell ids (the nbgrader grade_id where there is one) and a
-  fixed kernelspec, so that a diff shows only real changes.
+  fixed kernelspec, so that a diff shows only real changes. It also starts
+  every hidden block with ``HIDDEN_PREAMBLE``, which re-imports the built-ins
+  the checks use, so that a student's ``def abs(x): return 0`` fools nothing.
 * ``sync_setup_cell(nb)`` puts the current setup cell (see ``colab.py``) in, and
   ``sync_colab_badge(nb, release_path)`` the "Open in Colab" badge under the title.
 * ``split_hidden_tests(source)`` separates a test cell's visible checks from its
@@ -25,6 +27,12 @@ from tfscourse.colab import SETUP_CELL_ID, colab_badge_markdown, setup_cell_sour
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
+# First line of every hidden block: a submission may have defined its own `abs`, `all` or `type`
+# (a global of the same name shadows the built-in); the checks must use the real ones.
+HIDDEN_PREAMBLE = (
+    "from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, "
+    "map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins"
+)
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -62,8 +70,19 @@ def split_hidden_tests(source: str) -> tuple[str, str]:
     return before + after, hidden
 
 
+def with_hidden_preamble(source: str) -> str:
+    """A test cell's source whose hidden block starts with ``HIDDEN_PREAMBLE`` (added when missing)."""
+    if HIDDEN_BEGIN not in source:
+        return source
+    before, rest = source.split(HIDDEN_BEGIN, 1)
+    body = rest.lstrip("\n")
+    if body.startswith(HIDDEN_PREAMBLE):
+        return source
+    return f"{before}{HIDDEN_BEGIN}\n{HIDDEN_PREAMBLE}\n{body}"
+
+
 def normalize(nb) -> None:
-    """Strip outputs and give the notebook stable ids and metadata (in place)."""
+    """Strip outputs, give the notebook stable ids and metadata, and guard hidden blocks (in place)."""
     nb.nbformat, nb.nbformat_minor = 4, 5
     nb.metadata = nbformat.from_dict(
         {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
@@ -87,6 +106,8 @@ def normalize(nb) -> None:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+            if is_test_cell(cell):
+                cell.source = with_hidden_preamble(cell.source)
 
 
 def sync_setup_cell(nb) -> bool:
