@@ -22,7 +22,7 @@ SYSTEM_PACKAGES := chromium bubblewrap postgresql
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(TORCH_REQUIREMENT)"
-	$(BIN)/python -m pip install --quiet -e ".[instructor,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[instructor,dev,scale]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -68,7 +68,7 @@ def cmd_release(args) -> int:
 
     root = _course_root()
     names = args.assignments or list(notebooks.assignments(root))
-    release_all(root, names)
+    release_all(root, names, record_in_gradebook=False)  # grading records them when it needs them
     print(f"released {', '.join(names)}")
     return 0
 

@@ -47,13 +47,26 @@ def submission_dir(root: Path, student: str, assignment: str) -> Path:
     return root / "submitted" / student / assignment
 
 
-def release_all(root: Path, names: list[str]) -> None:
+STALE_GRADEBOOK = "because there are submissions associated with it"
+
+
+def release_all(root: Path, names: list[str], *, record_in_gradebook: bool = True) -> None:
+    """nbgrader generate_assignment for each name; a clear message when the gradebook blocks it."""
     for name in names:
-        subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force", "--log-level=WARN"],
-            cwd=root,
-            check=True,
-        )
+        command = [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force", "--log-level=WARN"]
+        if not record_in_gradebook:
+            command.append("--no-db")
+        result = subprocess.run(command, cwd=root, capture_output=True, text=True)
+        if result.returncode == 0:
+            continue
+        if STALE_GRADEBOOK in result.stderr:
+            raise SystemExit(
+                f"cannot release {name}: the gradebook holds submissions graded against an older version of it, "
+                "and nbgrader will not add or remove its graded cells. For the example submissions, start "
+                "afresh with `make clean` (removes gradebook.db, autograded/, feedback/); with real students, "
+                "keep the cells as they were or grade the change in a new assignment."
+            )
+        raise SystemExit(f"nbgrader generate_assignment {name} failed:\n{result.stderr[-3000:]}")
 
 
 def _last_error_line(result: dict) -> str:
