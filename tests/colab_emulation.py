@@ -1,7 +1,8 @@
 """A stand-in for Google Colab: a separate virtual environment with only Colab's stack.
 
 * ``colab_python(cache_dir)`` builds (once, then reuses) a virtual environment with the
-  packages Colab preinstalls that the notebooks use, but neither nbgrader nor tfscourse.
+  packages Colab preinstalls that the notebooks use, but not nbgrader;
+  ``uninstall_course_package`` removes tfscourse from it before each notebook.
 * ``stub_dir(tmp)`` writes a stand-in ``google.colab`` package plus a ``sitecustomize``
   that imports it at interpreter start (Colab's kernel has it imported), so that
   ``tfscourse.on_colab()`` is true; ``output.enable_custom_widget_manager()`` leaves a
@@ -52,9 +53,13 @@ def colab_python(cache_dir: Path) -> Path:
         venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", *COLAB_STACK], check=True)
         (env_dir / ".complete").write_text("\n".join(COLAB_STACK))
+    return python
+
+
+def uninstall_course_package(python: Path) -> None:
+    """Remove tfscourse from the Colab environment, as on a fresh Colab runtime."""
     subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "--yes", "tfscourse"], check=False,
                    capture_output=True)
-    return python
 
 
 def stub_dir(tmp: Path) -> Path:
