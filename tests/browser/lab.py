@@ -114,13 +114,20 @@ def run_each_cell(page, timeout_s: float = 600.0) -> None:
             const kernel = () => panel.sessionContext.session.kernel;
             const count = panel.content.widgets.length;
             const start = Date.now();
-            panel.content.activeCellIndex = 0;
+            const pending = (i) => kernel().status !== 'idle' || (panel.content.widgets[i].model.type === 'code'
+                && panel.content.widgets[i].model.executionCount === null
+                && panel.content.widgets[i].model.sharedModel.getSource().trim() !== '');
             for (let i = 0; i < count; i++) {
-                panel.content.activeCellIndex = i;
-                await window.jupyterapp.commands.execute('notebook:run-cell');
-                while (kernel().status !== 'idle' || (panel.content.widgets[i].model.type === 'code'
-                       && panel.content.widgets[i].model.executionCount === null
-                       && panel.content.widgets[i].model.sharedModel.getSource().trim() !== '')) {
+                let issued = 0, since = 0;
+                while (pending(i)) {
+                    // (re)issue the command when the kernel sits idle and the cell has not run yet
+                    if (kernel().status === 'idle' && Date.now() - since > 5000 && issued < 3) {
+                        panel.content.activeCellIndex = i;
+                        await new Promise(r => setTimeout(r, 100));
+                        await window.jupyterapp.commands.execute('notebook:run-cell');
+                        issued += 1;
+                        since = Date.now();
+                    }
                     if (Date.now() - start > timeoutMs) { throw new Error('cell ' + i + ' did not finish'); }
                     await new Promise(r => setTimeout(r, 200));
                 }
