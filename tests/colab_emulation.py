@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import copy
+import fcntl
 import hashlib
+import shutil
 import subprocess
 import sys
 import venv
@@ -45,15 +47,27 @@ def enable_custom_widget_manager():
 
 
 def colab_python(cache_dir: Path) -> Path:
-    """Path to the Python of the cached Colab-like environment (built on first use, tfscourse removed)."""
+    """Path to the Python of the cached Colab-like environment (built on first use).
+
+    The build holds a file lock, so two test processes never build it at once, and
+    the ``.complete`` marker is written last, so a failed build is started afresh next
+    time; pip's own output is part of the error when it fails.
+    """
     key = hashlib.sha256("\n".join(COLAB_STACK).encode()).hexdigest()[:12]
+    cache_dir.mkdir(parents=True, exist_ok=True)
     env_dir = cache_dir / f"colab-venv-{key}"
-    python = env_dir / "bin" / "python"
-    if not (env_dir / ".complete").is_file():
-        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *COLAB_STACK], check=True)
-        (env_dir / ".complete").write_text("\n".join(COLAB_STACK))
-    return python
+    with open(cache_dir / f"colab-venv-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (env_dir / ".complete").is_file():
+            shutil.rmtree(env_dir, ignore_errors=True)
+            venv.EnvBuilder(with_pip=True).create(env_dir)
+            done = subprocess.run([str(env_dir / "bin" / "python"), "-m", "pip", "install", *COLAB_STACK],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"building the Colab-like environment failed (pip exit {done.returncode}):\n"
+                                   f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+            (env_dir / ".complete").write_text("\n".join(COLAB_STACK))
+    return env_dir / "bin" / "python"
 
 
 def uninstall_course_package(python: Path) -> None:

@@ -38,3 +38,20 @@ def known_wrong_cases(assignment: str):
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+
+def pytest_configure(config):
+    """Refuse ``--dist loadgroup`` under a pytest that ignores pytest-xdist's groups.
+
+    pytest-xdist keeps each ``xdist_group`` on one worker by renaming its tests'
+    node ids; pytest 9.2 made node ids read-only, so the rename is silently lost and
+    the slow groups (the cached Colab environment, JupyterLab servers) run on two workers
+    at once and break each other. Stopping here names the cause.
+    """
+    if hasattr(config, "workerinput") or config.getoption("dist", "no") != "loadgroup":
+        return
+    if pytest.version_tuple[:2] >= (9, 2):
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} ignores pytest-xdist's xdist_group marks; "
+            "install the pytest range pinned in pyproject.toml (pip install -e '.[dev]')")
