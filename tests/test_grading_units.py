@@ -121,6 +121,24 @@ def test_worst_status_wins():
     assert o.cell == "kernel died", "a crash is never shown as a score"
 
 
+
+def test_table_tells_graded_failed_and_missing_apart():
+    outcomes = [
+        status.Outcome("ada", "01", score=27, max_score=27, written_pending=True),
+        status.Outcome("ada", "02", status=status.FAILED),
+        status.Outcome("ben", "01", score=0, max_score=27),
+    ]
+    timed_out = status.Outcome("ben", "02", score=3, max_score=21)
+    timed_out.add(status.TIMED_OUT)
+    lines = status.format_table([*outcomes, timed_out]).splitlines()
+    assert lines[0].split() == ["student", "01", "02", "status"]
+    ada, ben = lines[2], lines[3]
+    assert ada.startswith("ada") and "27/27 + written" in ada and "failed to run" in ada
+    assert ada.endswith("failed to run 1, graded 1")
+    assert "3/21 (timed out)" in ben and ben.endswith("timed out 1, graded 1")
+    only_ada = status.format_table([outcomes[0], status.Outcome("ben", "02", score=1, max_score=21)])
+    assert only_ada.splitlines()[2].endswith("graded 1, missing 1"), "an absent submission counts as missing"
+
 def test_feedback_hides_hidden_tests_and_tracebacks():
     nb = copy.deepcopy(MASTER)
     test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax")

@@ -114,12 +114,20 @@ def write_tamper_report(path: Path, outcomes: list[Outcome]) -> Path:
 
 
 def format_table(outcomes: list[Outcome]) -> str:
-    """Students as rows, assignments as columns, e.g. ``27/27``, ``12/27 (timed out)`` or ``invalid``."""
+    """Students as rows, assignments as columns, then a status column per student.
+
+    A cell is ``27/27``, ``12/27 (timed out)`` or, with no score, the status itself
+    (``invalid``, ``failed to run``, ``missing``); the last column counts the statuses of
+    the student's row, e.g. ``graded 5, timed out 1, missing 1``.
+    """
     students = sorted({o.student for o in outcomes})
     names = sorted({o.assignment for o in outcomes})
     by_key = {(o.student, o.assignment): o for o in outcomes}
-    header = ["student", *names]
-    rows = [[s, *(by_key[(s, a)].cell if (s, a) in by_key else MISSING for a in names)] for s in students]
+    header = ["student", *names, "status"]
+    rows = []
+    for student in students:
+        row = [by_key.get((student, a)) or Outcome(student, a, status=MISSING) for a in names]
+        rows.append([student, *(o.cell for o in row), count_by_status(row)])
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def line(row):
