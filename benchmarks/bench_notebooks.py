@@ -14,8 +14,6 @@ submission of notebook 01 < 15 s.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from tfscourse import submissions  # noqa: E402
 from tfscourse.notebooks import assignments  # noqa: E402
+from tfscourse.scratch_course import ScratchCourse  # noqa: E402
 
 
 def run_seconds(nb_path: Path, autograde_mode: bool) -> float:
@@ -48,19 +47,12 @@ def run_seconds(nb_path: Path, autograde_mode: bool) -> float:
 
 def autograde_seconds(assignment: str, master_path: Path) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        course = Path(tmp)
-        shutil.copy(ROOT / "nbgrader_config.py", course)
-        shutil.copytree(ROOT / "course" / assignment, course / "course" / assignment)
-        nbgrader = [sys.executable, "-m", "nbgrader"]
-        subprocess.run([*nbgrader, "generate_assignment", assignment, "--force", "--log-level=ERROR"], cwd=course, check=True)
+        course = ScratchCourse(ROOT, Path(tmp), [assignment])
+        release = course.release(assignment)
         master = nbformat.read(str(master_path), as_version=4)
-        release = nbformat.read(str(course / "release" / assignment / master_path.name), as_version=4)
-        target = course / "submitted" / "student" / assignment / master_path.name
-        target.parent.mkdir(parents=True)
-        nbformat.write(submissions.fill(release, master), str(target))
+        course.submit("student", assignment, submissions.fill(release, master))
         start = time.perf_counter()
-        subprocess.run([*nbgrader, "autograde", assignment, "--force", "--create", "--log-level=ERROR"], cwd=course,
-                       check=True, capture_output=True)
+        course.autograde(assignment)
         return time.perf_counter() - start
 
 

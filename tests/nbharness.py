@@ -67,7 +67,8 @@ class CellResult:
     error: str = ""
 
 
-def _exec(source: str, namespace: dict, label: str) -> CellResult:
+def run_cell(source: str, namespace: dict, label: str) -> CellResult:
+    """Execute ``source`` in ``namespace`` (its prints swallowed); a raised exception means failed."""
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(source, label, "exec"), namespace)
@@ -103,9 +104,9 @@ class NotebookHarness:
             if is_test_cell(cell):
                 self.test_sources[gid] = cell.source
                 self.snapshots[gid] = dict(namespace)
-                self.solution_results[gid] = _exec(cell.source, namespace, gid)
+                self.solution_results[gid] = run_cell(cell.source, namespace, gid)
             else:
-                result = _exec(cell.source, namespace, gid)
+                result = run_cell(cell.source, namespace, gid)
                 if not result.passed:
                     raise RuntimeError(f"{self.path.name}: cell {gid} failed with the solution: {result.error}")
             plt.close("all")
@@ -135,4 +136,4 @@ class NotebookHarness:
 
     def run_test(self, test_id: str, wrong: Wrong | None = None, hidden_only: bool = False) -> CellResult:
         source = self.hidden_block(test_id) if hidden_only else self.test_sources[test_id]
-        return _exec(source, self.namespace_with(test_id, wrong), test_id)
+        return run_cell(source, self.namespace_with(test_id, wrong), test_id)

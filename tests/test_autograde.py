@@ -16,9 +16,6 @@ The feedback HTML is generated too and must show the attention-map pictures as P
 from __future__ import annotations
 
 import inspect
-import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -26,6 +23,7 @@ import pytest
 from tests.conftest import ASSIGNMENTS, ROOT, known_wrong_cases
 from tfscourse import submissions
 from tfscourse.notebooks import grade_id, is_test_cell, nbgrader_meta
+from tfscourse.scratch_course import ScratchCourse
 
 pytestmark = pytest.mark.slow
 
@@ -52,39 +50,22 @@ def planted_wrong_answers(assignment: str, release_nb) -> tuple[dict[str, str], 
 def graded(request, tmp_path_factory):
     assignment = request.param
     master_path = ASSIGNMENTS[assignment]
-    course = tmp_path_factory.mktemp(assignment)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "course" / assignment, course / "course" / assignment)
-    run = lambda *args: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"], cwd=course, capture_output=True, text=True
-    )
-    assert run("generate_assignment", assignment, "--force").returncode == 0
+    course = ScratchCourse(ROOT, tmp_path_factory.mktemp(assignment), [assignment])
+    release = course.release(assignment)
     master = nbformat.read(str(master_path), as_version=4)
-    release = nbformat.read(str(course / "release" / assignment / master_path.name), as_version=4)
     wrong, must_fail = planted_wrong_answers(assignment, release)
     tamper = submissions.fill(release, master, wrong)
     first_answer = submissions.answer_cells(tamper)[0]
     first_answer.source = PATCH_COMPARISONS + first_answer.source
-    for student, nb in {"solution": submissions.fill(release, master), "blank": release, "tamper": tamper}.items():
-        target = course / "submitted" / student / assignment / master_path.name
-        target.parent.mkdir(parents=True)
-        nbformat.write(nb, str(target))
-    result = run("autograde", assignment, "--force", "--create")
-    assert result.returncode == 0, result.stderr[-2000:]
-    feedback = run("generate_feedback", assignment, "--force")
-    assert feedback.returncode == 0, feedback.stderr[-2000:]
-
-    from nbgrader.api import Gradebook
-
-    tests = [c for c in master.cells if is_test_cell(c)]
-    scores = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for student in ("solution", "blank", "tamper"):
-            for cell in tests:
-                grade = gradebook.find_grade(grade_id(cell), master_path.stem, assignment, student)
-                scores[student, grade_id(cell)] = (grade.score, grade.max_score)
-    return {"assignment": assignment, "course": course, "scores": scores, "tests": tests, "must_fail": must_fail,
-            "stem": master_path.stem}
+    students = {"solution": submissions.fill(release, master), "blank": release, "tamper": tamper}
+    for student, nb in students.items():
+        course.submit(student, assignment, nb)
+    course.autograde(assignment)
+    course.nbgrader("generate_feedback", assignment, "--force")
+    scores = {(student, tid): score for student in students
+              for tid, score in course.scores(assignment, student).items()}
+    return {"assignment": assignment, "course": course.dir, "scores": scores,
+            "tests": [c for c in master.cells if is_test_cell(c)], "must_fail": must_fail, "stem": master_path.stem}
 
 
 def test_solution_gets_full_marks(graded):

@@ -10,9 +10,6 @@ the way Colab saves it, must get full marks from ``nbgrader autograde``.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -21,7 +18,7 @@ from tests import colab_emulation
 from tests.conftest import ASSIGNMENTS, ROOT
 from tfscourse import submissions
 from tfscourse.colab import PACKAGE_SOURCE_ENV
-from tfscourse.notebooks import grade_id, is_test_cell
+from tfscourse.scratch_course import ScratchCourse
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("colab")]
 
@@ -64,22 +61,9 @@ def test_completed_notebook_runs_on_colab_and_grades(assignment, colab, tmp_path
     assert marker.is_file() and "enable_custom_widget_manager" in marker.read_text()
 
     # Save it the way Colab does and grade it.
-    course = tmp_path / "course_copy"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "course" / assignment, course / "course" / assignment)
-    submitted = course / "submitted" / "colab_student" / assignment / master_path.name
-    submitted.parent.mkdir(parents=True)
-    nbformat.write(colab_emulation.as_colab_saves_it(nb), str(submitted))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "nbgrader", *a, "--log-level=ERROR"], cwd=course,  # noqa: E731
-                                    capture_output=True, text=True)
-    assert run("generate_assignment", assignment, "--force").returncode == 0
-    graded = run("autograde", assignment, "--force", "--create")
-    assert graded.returncode == 0, graded.stderr[-2000:]
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for cell in master.cells:
-            if is_test_cell(cell):
-                grade = gradebook.find_grade(grade_id(cell), master_path.stem, assignment, "colab_student")
-                assert grade.score == grade.max_score, f"{grade_id(cell)}: {grade.score}/{grade.max_score} after a Colab save"
+    course = ScratchCourse(ROOT, tmp_path / "course_copy", [assignment])
+    course.release(assignment)
+    course.submit("colab_student", assignment, colab_emulation.as_colab_saves_it(nb))
+    course.autograde(assignment)
+    for test_id, (score, max_score) in course.scores(assignment, "colab_student").items():
+        assert score == max_score, f"{test_id}: {score}/{max_score} after a Colab save"

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from tests.conftest import ASSIGNMENTS, harness, known_wrong_cases
+from tests.nbharness import run_cell
 
 CASES = [
     pytest.param(assignment, case, id=f"{assignment}-{case.label}-{index}")
@@ -121,6 +122,4 @@ def test_shadowed_builtins_do_not_rescue_wrong_answers(assignment, case):
 
 
 def _run_hidden(h, test_id, namespace):
-    from tests.nbharness import _exec
-
-    return _exec(h.hidden_block(test_id), namespace, test_id)
+    return run_cell(h.hidden_block(test_id), namespace, test_id)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from tfscourse.scratch_course import ScratchCourse
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -33,14 +34,10 @@ def free_port() -> int:
 class LabServer:
     def __init__(self, repo: Path, workdir: Path, assignments: list[str]):
         self.dir = workdir
-        shutil.copy(repo / "nbgrader_config.py", workdir)
-        for folder in ("course", "release", "submitted"):
-            shutil.copytree(repo / folder, workdir / folder)
-        nbgrader = [sys.executable, "-m", "nbgrader"]
+        course = ScratchCourse(repo, workdir, assignments, folders=("course", "release", "submitted"))
         for name in assignments:
-            subprocess.run([*nbgrader, "generate_assignment", name, "--force", "--log-level=ERROR"], cwd=workdir, check=True)
-            subprocess.run([*nbgrader, "autograde", name, "--force", "--create", "--log-level=ERROR"], cwd=workdir,
-                           check=True, capture_output=True)
+            course.release(name)
+            course.autograde(name)
         # Render every cell (JupyterLab 4 otherwise detaches cells scrolled out of view).
         settings = workdir / ".lab-settings" / "@jupyterlab" / "notebook-extension"
         settings.mkdir(parents=True)

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfscourse.grading import repair, sandbox, status, tamper
+from tfscourse.grading import repair, sandbox, status, tamper, templates
 
 MAX_COPY_BACK = 5 * 2**20  # autograded files larger than this are not copied back
 
@@ -81,14 +81,8 @@ def _give_uid(uid: int) -> None:
         _uids_in_use.discard(uid)
 
 
-CONFIG = '''c = get_config()  # noqa
-c.CourseDirectory.root = {root!r}
-c.CourseDirectory.course_id = {course_id!r}
-c.CourseDirectory.db_url = "sqlite:///" + {db!r}
-c.CourseDirectory.source_directory = "source"
-c.CourseDirectory.submitted_directory = "submitted"
+CONFIG = templates.COURSE_CONFIG + '''c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 c.Execute.timeout = {cell_timeout}
 c.Execute.interrupt_on_timeout = True
 c.Execute.kernel_name = {kernel!r}

@@ -16,14 +16,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-CONFIG = '''c = get_config()  # noqa
+#: nbgrader_config.py of a throw-away course (the template's and every grading job's)
+COURSE_CONFIG = '''c = get_config()  # noqa
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.db_url = "sqlite:///" + {db!r}
 c.CourseDirectory.source_directory = "source"
-c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 '''
+TEMPLATE_CONFIG = COURSE_CONFIG + 'c.CourseDirectory.release_directory = "release"\n'
 
 
 @dataclass
@@ -51,7 +52,7 @@ def assignment_bundle(root: Path, assignment: str) -> Bundle:
         course = Path(tmp)
         shutil.copytree(master_dir, course / "source" / assignment, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         db = course / "gradebook.db"
-        (course / "nbgrader_config.py").write_text(CONFIG.format(root=str(course), course_id=cid, db=str(db)))
+        (course / "nbgrader_config.py").write_text(TEMPLATE_CONFIG.format(root=str(course), course_id=cid, db=str(db)))
         subprocess.run(
             [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--log-level=ERROR"],
             cwd=course, check=True, capture_output=True,
