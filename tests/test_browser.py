@@ -176,8 +176,7 @@ def test_completed_notebook_runs_and_its_widgets_react(assignment, server, page)
 def test_validate_button_reports_success_on_a_completed_notebook(assignment, server, page):
     rel = f"submitted/ada_complete/{assignment}/{ASSIGNMENTS[assignment].name}"
     page.goto(lab.lab_url(server, rel))
-    page.wait_for_function("() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-                           timeout=120_000, polling=500)
+    lab.wait_for_notebook(page)
     page.get_by_role("button", name="Validate").click()
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=300_000)

@@ -83,10 +83,25 @@ def lab_url(server: LabServer, path: str) -> str:
     return f"{server.url}/lab/tree/{path}"
 
 
+def wait_for_notebook(page) -> None:
+    """Wait until the open notebook is loaded (all its cells in the view) and its kernel is idle.
+
+    The kernel can be idle before the notebook's cells exist in the page; running cells
+    then would run nothing.
+    """
+    page.wait_for_function(
+        """() => {
+            const panel = window.jupyterapp?.shell?.currentWidget;
+            const cells = panel?.content?.model?.cells?.length ?? 0;
+            return panel?.context?.isReady && cells > 0 && panel.content.widgets.length === cells
+                && panel.sessionContext?.session?.kernel?.status === 'idle';
+        }""",
+        timeout=120_000, polling=500)
+
+
 def run_all_and_wait(page, timeout_s: float = 300.0) -> None:
     """Run every cell through JupyterLab's own command and wait until the kernel is done."""
-    page.wait_for_function("() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-                           timeout=120_000, polling=500)
+    wait_for_notebook(page)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_timeout(1000)
     page.wait_for_function(
@@ -103,8 +118,7 @@ def run_all_and_wait(page, timeout_s: float = 300.0) -> None:
 
 def run_each_cell(page, timeout_s: float = 600.0) -> None:
     """Run the cells one by one, as a student pressing Shift+Enter would: an error does not stop the rest."""
-    page.wait_for_function("() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-                           timeout=120_000, polling=500)
+    wait_for_notebook(page)
     page.evaluate(
         """async (timeoutMs) => {
             const panel = window.jupyterapp.shell.currentWidget;
