@@ -39,9 +39,12 @@ class LabServer:
             course.release(name)
             course.autograde(name)
         # Render every cell (JupyterLab 4 otherwise detaches cells scrolled out of view).
-        settings = workdir / ".lab-settings" / "@jupyterlab" / "notebook-extension"
-        settings.mkdir(parents=True)
-        (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+        # No news pop-up over the screenshots (JupyterLab asks once whether to fetch news).
+        for extension, name, value in [("notebook-extension", "tracker", {"windowingMode": "none"}),
+                                       ("apputils-extension", "notification", {"fetchNews": "false"})]:
+            settings = workdir / ".lab-settings" / "@jupyterlab" / extension
+            settings.mkdir(parents=True)
+            (settings / f"{name}.jupyterlab-settings").write_text(json.dumps(value))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(workdir / "jupyterlab.log", "w")  # noqa: SIM115 - closed in stop()
@@ -80,7 +83,8 @@ class LabServer:
 
 
 def lab_url(server: LabServer, path: str) -> str:
-    return f"{server.url}/lab/tree/{path}"
+    """The page that opens ``path`` alone (``?reset``: no tabs restored from earlier tests)."""
+    return f"{server.url}/lab/tree/{path}?reset"
 
 
 def wait_for_notebook(page) -> None:
