@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,22 +35,18 @@ sys.path.insert(0, str(ROOT))
 
 from tfscourse.grading import runner, templates  # noqa: E402
 from tfscourse.grading.job import Limits  # noqa: E402
+from tfscourse.nbgrader_runs import ScratchCourse, put_own_scripts_on_path  # noqa: E402
 from tfscourse.notebooks import assignments  # noqa: E402
 from tfscourse.submissions import fill  # noqa: E402
 
 
 def make_course(folder: Path, assignment: str, count: int) -> Path:
-    shutil.copytree(ROOT / "course" / assignment, folder / "course" / assignment)
-    shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--log-level=ERROR"],
-                   cwd=folder, check=True, capture_output=True)
-    master_path = next((folder / "course" / assignment).glob("*.ipynb"))
-    release_path = folder / "release" / assignment / master_path.name
-    solved = fill(nbformat.read(str(release_path), as_version=4), nbformat.read(str(master_path), as_version=4))
+    """A scratch course with ``count`` students who all hand in the complete notebook."""
+    course = ScratchCourse(ROOT, folder, [assignment])
+    release = course.release(assignment)
+    solved = fill(release, nbformat.read(str(course.masters[assignment]), as_version=4))
     for i in range(count):
-        target = folder / "submitted" / f"student{i:03d}" / assignment / master_path.name
-        target.parent.mkdir(parents=True)
-        nbformat.write(solved, str(target))
+        course.submit(f"student{i:03d}", assignment, solved)
     return folder
 
 
@@ -88,6 +83,7 @@ def main() -> None:
     parser.add_argument("--assignments", nargs="*", help="default: every assignment in course/")
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     args = parser.parse_args()
+    put_own_scripts_on_path()  # nbgrader (plain autograde, the bundle) runs alembic by name
     names = args.assignments or [a for a in assignments(ROOT) if (ROOT / "release" / a).is_dir()]
     limits = Limits(timeout=1800, memory_mb=4096, cell_timeout=runner.cell_timeout(ROOT))
     print(f"{os.cpu_count()} cores; machine shared with other jobs: timings are noisy.")

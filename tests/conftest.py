@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 from tests.nbharness import NotebookHarness
+from tfscourse.nbgrader_runs import put_own_scripts_on_path
 from tfscourse.notebooks import assignments
 
 ROOT = Path(__file__).resolve().parents[1]
-# nbgrader runs `alembic` by name: make the test interpreter's scripts findable without activation.
-os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+put_own_scripts_on_path()  # nbgrader runs `alembic` by name, also when tests call it in-process
 ASSIGNMENTS = assignments(ROOT)
 
 

@@ -22,8 +22,8 @@ import pytest
 
 from tests.conftest import ASSIGNMENTS, ROOT, known_wrong_cases
 from tfscourse import submissions
+from tfscourse.nbgrader_runs import ScratchCourse
 from tfscourse.notebooks import grade_id, is_test_cell, nbgrader_meta
-from tfscourse.scratch_course import ScratchCourse
 
 pytestmark = pytest.mark.slow
 

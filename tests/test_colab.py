@@ -18,7 +18,7 @@ from tests import colab_emulation
 from tests.conftest import ASSIGNMENTS, ROOT
 from tfscourse import submissions
 from tfscourse.colab import PACKAGE_SOURCE_ENV
-from tfscourse.scratch_course import ScratchCourse
+from tfscourse.nbgrader_runs import ScratchCourse
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("colab")]
 

@@ -19,7 +19,7 @@ Modules:
     finetune       notebook 07: the classification task, pre-training cache, PEFT experiment
     notebooks      maintainer tools: list assignments, normalise master notebooks, text drafts
     submissions    build submissions from a release (examples, tests)
-    scratch_course a throw-away course copy for real nbgrader runs (tests, benchmarks)
+    nbgrader_runs  nbgrader from this Python: its scripts on PATH, throw-away course copies
     grading        ``tfscourse grade``: sandboxed, parallel, repairing, tamper-scanning grading
     cycle          the instructor's cycle (release, grade, feedback, grades table)
     cli            the ``tfscourse`` command line

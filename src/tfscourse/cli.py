@@ -14,11 +14,11 @@ Instructors:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from tfscourse import notebooks
+from tfscourse.nbgrader_runs import put_own_scripts_on_path
 
 
 def _course_root() -> Path:
@@ -79,13 +79,6 @@ def cmd_demo(args) -> int:
     return run_demo(_course_root())
 
 
-def _put_own_bin_on_path() -> None:
-    """nbgrader runs helper programs (alembic) by name: find them next to this Python, venv or not."""
-    own_bin = str(Path(sys.executable).parent)
-    if own_bin not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = own_bin + os.pathsep + os.environ.get("PATH", "")
-
-
 def cmd_grade(args) -> int:
     from tfscourse.cycle import run_grade
     from tfscourse.grading.job import Limits
@@ -99,7 +92,7 @@ def cmd_grade(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _put_own_bin_on_path()
+    put_own_scripts_on_path()
     parser = argparse.ArgumentParser(prog="tfscourse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build-draft", help="turn a text draft into a master notebook")

@@ -1,4 +1,8 @@
-"""A throw-away copy of the course for real nbgrader runs (tests, benchmarks, browser checks).
+"""Running nbgrader from this Python: its helper scripts on PATH, and throw-away course copies.
+
+``put_own_scripts_on_path()``: nbgrader starts helper programs such as ``alembic`` by
+name, so the scripts next to this interpreter must come first on PATH even when
+nobody activated the virtual environment (``.venv/bin/python ...``).
 
 ``ScratchCourse(root, folder, assignments)`` copies ``nbgrader_config.py`` and the
 masters of ``assignments`` into ``folder``; then ``release`` runs ``nbgrader
@@ -16,6 +20,7 @@ gradebook or folders. Example::
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +30,12 @@ import nbformat
 
 from tfscourse.notebooks import assignments as find_assignments
 from tfscourse.notebooks import grade_id, is_test_cell
+
+
+def put_own_scripts_on_path() -> None:
+    own_bin = str(Path(sys.executable).parent)
+    if own_bin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = own_bin + os.pathsep + os.environ.get("PATH", "")
 
 
 class ScratchCourse:
@@ -44,6 +55,7 @@ class ScratchCourse:
 
     def nbgrader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run ``nbgrader ARGS`` in the scratch course; a failure raises with nbgrader's own message."""
+        put_own_scripts_on_path()
         done = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"], cwd=self.dir,
                               capture_output=True, text=True)
         if check and done.returncode != 0:
