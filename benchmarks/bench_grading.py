@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,31 +39,30 @@ from tfscourse.notebooks import assignments  # noqa: E402
 from tfscourse.submissions import fill  # noqa: E402
 
 
-def make_course(folder: Path, assignment: str, count: int) -> Path:
+def make_course(folder: Path, assignment: str, count: int) -> ScratchCourse:
     """A scratch course with ``count`` students who all hand in the complete notebook."""
     course = ScratchCourse(ROOT, folder, [assignment])
     release = course.release(assignment)
     solved = fill(release, nbformat.read(str(course.masters[assignment]), as_version=4))
     for i in range(count):
         course.submit(f"student{i:03d}", assignment, solved)
-    return folder
+    return course
 
 
 def bench(assignment: str, count: int, workers: list[int], limits: Limits) -> dict:
     row = {"assignment": assignment, "count": count}
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         plain = make_course(Path(tmp) / "plain", assignment, count)
-        command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--log-level=ERROR"]
         start = time.perf_counter()
-        subprocess.run([*command, "--student", "student000"], cwd=plain, check=True, capture_output=True)
+        plain.nbgrader("autograde", assignment, "--student", "student000")
         first = time.perf_counter() - start
         start = time.perf_counter()
-        subprocess.run(command, cwd=plain, check=True, capture_output=True)  # skips the one already graded
+        plain.nbgrader("autograde", assignment)  # skips the one already graded
         rest = time.perf_counter() - start
         row["plain"] = (first + rest) / count
         per = rest / (count - 1) if count > 1 else first
         row["plain_fixed_s"] = first - per  # start-up of one nbgrader autograde run
-        ours = make_course(Path(tmp) / "ours", assignment, count)
+        ours = make_course(Path(tmp) / "ours", assignment, count).dir
         start = time.perf_counter()
         templates.assignment_bundle(ours, assignment)
         row["bundle_s"] = time.perf_counter() - start

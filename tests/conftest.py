@@ -38,7 +38,6 @@ def root() -> Path:
     return ROOT
 
 
-
 def pytest_configure(config):
     """Refuse ``--dist loadgroup`` under a pytest that ignores pytest-xdist's groups.
 

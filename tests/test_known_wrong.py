@@ -117,9 +117,5 @@ def test_shadowed_builtins_do_not_rescue_wrong_answers(assignment, case):
         if h.hidden_block(test_id).strip():
             namespace = h.namespace_with(test_id, case)
             namespace.update(_shadowed_builtins())
-            result = _run_hidden(h, test_id, namespace)
+            result = run_cell(h.hidden_block(test_id), namespace, test_id)
             assert not result.passed, f"{case.why!r} passes the hidden block of {test_id} once built-ins are shadowed"
-
-
-def _run_hidden(h, test_id, namespace):
-    return run_cell(h.hidden_block(test_id), namespace, test_id)

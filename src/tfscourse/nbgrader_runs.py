@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 
 from tfscourse.notebooks import assignments as find_assignments
-from tfscourse.notebooks import grade_id, is_test_cell
+from tfscourse.notebooks import grade_id, is_test_cell, release_path_of
 
 
 def put_own_scripts_on_path() -> None:
@@ -41,16 +41,16 @@ def put_own_scripts_on_path() -> None:
 class ScratchCourse:
     def __init__(self, root: Path, folder: Path, assignments: list[str], *, folders: tuple[str, ...] = ()):
         """Copy the config and the masters of ``assignments``; ``folders`` (e.g. "release") are copied whole."""
-        self.root = Path(root)
+        root = Path(root)
         self.dir = Path(folder)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.masters = {name: path for name, path in find_assignments(self.root).items() if name in assignments}
-        shutil.copy(self.root / "nbgrader_config.py", self.dir)
+        self.masters = {name: path for name, path in find_assignments(root).items() if name in assignments}
+        shutil.copy(root / "nbgrader_config.py", self.dir)
         for folder_name in folders:
-            shutil.copytree(self.root / folder_name, self.dir / folder_name)
+            shutil.copytree(root / folder_name, self.dir / folder_name)
         for name in assignments:
             if not (self.dir / "course" / name).exists():
-                shutil.copytree(self.root / "course" / name, self.dir / "course" / name,
+                shutil.copytree(root / "course" / name, self.dir / "course" / name,
                                 ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
 
     def nbgrader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -65,10 +65,7 @@ class ScratchCourse:
     def release(self, assignment: str):
         """Generate the release of ``assignment`` and return its notebook (read)."""
         self.nbgrader("generate_assignment", assignment, "--force")
-        return nbformat.read(str(self.release_path(assignment)), as_version=4)
-
-    def release_path(self, assignment: str) -> Path:
-        return self.dir / "release" / assignment / self.masters[assignment].name
+        return nbformat.read(str(self.dir / release_path_of(self.masters[assignment])), as_version=4)
 
     def submit(self, student: str, assignment: str, nb) -> Path:
         """Write ``nb`` as ``student``'s submission of ``assignment``."""
