@@ -86,12 +86,20 @@ class NotebookHarness:
         self.test_sources: dict[str, str] = {}
         self.snapshots: dict[str, dict] = {}
         self.solution_results: dict[str, CellResult] = {}
+        # Only while the master runs in this process: a leftover MPLBACKEND=Agg would reach the
+        # kernels of later real nbgrader runs in the same test process, and their outputs
+        # (and feedback HTML) would have no pictures.
+        saved = {name: os.environ.get(name) for name in ("NBGRADER_EXECUTION", "MPLBACKEND")}
         os.environ["NBGRADER_EXECUTION"] = "autograde"
         os.environ.setdefault("MPLBACKEND", "Agg")
         try:
             self._run_master()
         finally:
-            os.environ.pop("NBGRADER_EXECUTION", None)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     def _run_master(self) -> None:
         import matplotlib.pyplot as plt
