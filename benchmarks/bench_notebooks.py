@@ -13,6 +13,7 @@ submission of notebook 01 < 15 s.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -56,10 +57,16 @@ def autograde_seconds(assignment: str, master_path: Path) -> float:
         return time.perf_counter() - start
 
 
-def main(names: list[str]) -> None:
+def main(argv: list[str] | None = None) -> None:
     found = assignments(ROOT)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all of them")
+    names = parser.parse_args(argv).assignments or list(found)
+    unknown = [name for name in names if name not in found]
+    if unknown:
+        parser.error(f"no such assignment: {', '.join(unknown)} (known: {', '.join(found)})")
     print(f"{'assignment':<26}{'student run':>12}{'autograde-mode run':>20}{'nbgrader autograde':>20}")
-    for name in names or list(found):
+    for name in names:
         path = found[name]
         full = run_seconds(path, autograde_mode=False)
         quick = run_seconds(path, autograde_mode=True)
@@ -68,4 +75,4 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
