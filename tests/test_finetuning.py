@@ -87,7 +87,7 @@ def test_lora_starts_at_the_frozen_model_and_prefix_does_not():
     assert not torch.allclose(plain(x), prefix(x), atol=1e-6)  # zero keys still take attention mass
 
 
-def test_finetune_is_deterministic_and_quick():
+def test_finetune_is_deterministic_and_lowers_the_loss():
     cfg = ft.ExperimentConfig.quick()
     data = ft.topic_passages(cfg)
     results = []
@@ -96,4 +96,8 @@ def test_finetune_is_deterministic_and_quick():
         model = ft.GPTClassifier(ft.GPT(cfg.gpt_config()), len(data.labels))
         results.append(ft.finetune(model, data, cfg, device=torch.device("cpu"), log=None))
     assert results[0].losses == results[1].losses
-    assert 0.0 <= results[0].test_accuracy <= 1.0
+    assert results[0].test_accuracy == results[1].test_accuracy
+    losses = results[0].losses
+    first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
+    # measured: about 1.39 -> 1.11 over the quick run's ten steps
+    assert last < first - 0.1, f"fine-tuning did not lower the training loss: {first:.3f} -> {last:.3f}"
