@@ -14,7 +14,8 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 # Debian packages the tests use: Chromium (browser tests), bubblewrap (grading sandbox),
 # PostgreSQL (gradebook on a real server). Installed when missing and we may (root + apt-get);
-# otherwise the tests that need them are skipped with a message saying why.
+# otherwise the tests that need them are skipped with a message saying why, and with
+# TFSCOURSE_STRICT=1 (set by .ci/run) the run fails instead (see tests/system_groups.py).
 SYSTEM_PACKAGES := chromium bubblewrap postgresql
 
 .PHONY: demo test lint release examples clean system-packages
@@ -31,8 +32,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/tfscourse demo
 
-# The course's own test suite (lint, build, known-wrong answers, real autograde, Colab emulation).
-# pytest's exit code 5 ("no tests collected") counts as a failure.
+# The course's own test suite (lint, build, known-wrong answers, real autograde, Colab emulation,
+# benchmark smoke runs). pytest's exit code 5 ("no tests collected") counts as a failure. The run
+# ends with a "system test groups" section: which of the browser, sandbox and PostgreSQL groups ran.
 test: $(STAMP) system-packages
 	$(BIN)/ruff check src tests tools benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); \
@@ -44,6 +46,8 @@ system-packages:
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing system packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif [ -n "$$TFSCOURSE_STRICT" ] && [ "$$TFSCOURSE_STRICT" != 0 ]; then \
+		echo "missing system packages:$$missing, and no root + apt-get to install them (TFSCOURSE_STRICT is set: failing)"; exit 1; \
 	else echo "note: missing system packages:$$missing; the tests that need them will be skipped"; fi
 
 lint: $(STAMP)

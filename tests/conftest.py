@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository root, the assignments, and cached notebook harnesses."""
+"""Shared fixtures (the repository root, the assignments, cached notebook harnesses) and run-wide hooks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import system_groups
 from tests.nbharness import NotebookHarness
 from tfscourse.nbgrader_runs import put_own_scripts_on_path
 from tfscourse.notebooks import assignments
@@ -39,13 +40,14 @@ def root() -> Path:
 
 
 def pytest_configure(config):
-    """Refuse ``--dist loadgroup`` under a pytest that ignores pytest-xdist's groups.
+    """Count the system groups (tests/system_groups.py); refuse ``--dist loadgroup`` where it is ignored.
 
     pytest-xdist keeps each ``xdist_group`` on one worker by renaming its tests'
     node ids; pytest 9.2 made node ids read-only, so the rename is silently lost and
     the slow groups (the cached Colab environment, JupyterLab servers) run on two workers
     at once and break each other. Stopping here names the cause.
     """
+    system_groups.register(config)
     if hasattr(config, "workerinput") or config.getoption("dist", "no") != "loadgroup":
         return
     if pytest.version_tuple[:2] >= (9, 2):
