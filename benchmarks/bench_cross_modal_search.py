@@ -2,6 +2,7 @@
 
     python benchmarks/bench_cross_modal_search.py            # 3 seeds, the notebook's settings
     python benchmarks/bench_cross_modal_search.py --seeds 1
+    python benchmarks/bench_cross_modal_search.py --smoke    # 1 seed, 2 epochs: a check that it still runs
 
 Prints, per seed: training time for the notebook's 60 epochs and for the 10 epochs used while
 grading, with 1 and with all torch threads; recall@1/5/10 in both directions on the held-out
@@ -57,13 +58,18 @@ def evaluate(data, run):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true",
+                        help="one seed, 2 and 1 epochs, 2 queries (seconds): checks that the benchmark still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds = 1
 
     start = time.perf_counter()
     data = retrieval.load_captioned_digits()
     print(f"load digits + captions: {time.perf_counter() - start:.2f} s, {len(data)} images, "
           f"{len(set(data.captions))} captions; torch {torch.__version__}, {torch.get_num_threads()} threads")
-    base = retrieval.RetrievalConfig()
+    base = retrieval.RetrievalConfig(epochs=2, grading_epochs=1) if args.smoke else retrieval.RetrievalConfig()
+    queries = 2 if args.smoke else 20
     for seed in range(args.seeds):
         config = retrieval.RetrievalConfig(seed=seed)
         run = retrieval.train_dual_encoder(data, info_nce, config, epochs=base.epochs)
@@ -90,9 +96,9 @@ def main() -> None:
     run = retrieval.train_dual_encoder(data, info_nce, base, epochs=base.grading_epochs)
     search = retrieval.CaptionSearch(run.model, data, retrieval.gallery_indices(data, run.test_indices), cosine)
     start = time.perf_counter()
-    for _ in range(20):
+    for _ in range(queries):
         search.top_k("a thick seven leaning right", 8)
-    query_ms = (time.perf_counter() - start) / 20 * 1000
+    query_ms = (time.perf_counter() - start) / queries * 1000
     start = time.perf_counter()
     search.redraw()
     print(f"one typed query: ranking {query_ms:.2f} ms, redraw with the picture {time.perf_counter() - start:.2f} s")

@@ -3,6 +3,7 @@
     python benchmarks/bench_finetuning.py            # the notebook's default settings (CPU: 1-3 minutes)
     python benchmarks/bench_finetuning.py --quick    # the autograde settings (a few seconds)
     python benchmarks/bench_finetuning.py --no-cache # pre-train again instead of loading the checkpoint
+    python benchmarks/bench_finetuning.py --smoke    # --quick --no-cache, 2 timing repeats: a check that it still runs
 
 Prints the pre-training time, then for each fine-tuning method its trainable parameters,
 train/test accuracy and seconds, and finally the inference time of one batch for the
@@ -70,7 +71,7 @@ def merge_all(model: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def inference_ms(model: nn.Module, x: torch.Tensor, repeats: int = 20) -> float:
+def inference_ms(model: nn.Module, x: torch.Tensor, repeats: int) -> float:
     model.eval()
     with ft.cpu_threads(1):
         model(x)
@@ -86,7 +87,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the autograde settings")
     parser.add_argument("--no-cache", action="store_true", help="pre-train again (and do not save)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="--quick --no-cache with 2 timing repeats (seconds): checks that the benchmark still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.quick = args.no_cache = True
+    repeats = 2 if args.smoke else 20
     cfg = ft.ExperimentConfig.quick() if args.quick else ft.ExperimentConfig()
     start = time.perf_counter()
     data = ft.topic_passages(cfg)
@@ -108,14 +114,14 @@ def main() -> None:
     with torch.no_grad():
         before = lora(x)
     timings = {
-        "frozen base (head only)": inference_ms(models["head only"], x),
-        "LoRA unmerged": inference_ms(lora, x),
+        "frozen base (head only)": inference_ms(models["head only"], x, repeats),
+        "LoRA unmerged": inference_ms(lora, x, repeats),
     }
     merge_all(lora)
     with torch.no_grad():
         print(f"merged LoRA max |difference| in logits: {float((lora(x) - before).abs().max()):.2e}")
-    timings["LoRA merged"] = inference_ms(lora, x)
-    timings["prefix"] = inference_ms(models["prefix"], x)
+    timings["LoRA merged"] = inference_ms(lora, x, repeats)
+    timings["prefix"] = inference_ms(models["prefix"], x, repeats)
     for name, ms in timings.items():
         print(f"inference, batch of {len(x)}: {name:>24}: {ms:6.2f} ms")
 

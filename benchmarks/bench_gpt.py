@@ -4,6 +4,7 @@
     python benchmarks/bench_gpt.py --preset colab-t4-fp16   # needs CUDA (Colab T4); WikiText-2 if reachable
     python benchmarks/bench_gpt.py --preset large-gpu-bf16  # needs a bf16 GPU (A100/H100)
     python benchmarks/bench_gpt.py --list                 # the presets with their targets
+    python benchmarks/bench_gpt.py --smoke                # a 1-layer model, 3 steps: a check that it still runs
 
 Prints tokens/s of training, the final train/val loss against the preset's target,
 wall time, peak GPU memory (CUDA) and the tokens/s of the same model with the explicit
@@ -14,6 +15,7 @@ machine are noisy; the numbers go into the course notes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -21,7 +23,7 @@ import time
 
 import torch
 
-from tfscourse.gpt import GPT, PRESETS, pick_device, set_sdpa, train
+from tfscourse.gpt import GPT, PRESETS, GPTConfig, Preset, TrainConfig, pick_device, set_sdpa, train
 from tfscourse.text_data import encode, load_corpus, train_tokenizer
 
 
@@ -48,21 +50,31 @@ def attention_speed(model, data, block_size, batch_size, device, steps=8):
     return out
 
 
+def smoke_preset(preset: Preset) -> Preset:
+    """``preset`` shrunk to seconds on a CPU: one small layer, 3 steps, few evaluation batches."""
+    return dataclasses.replace(
+        preset, name=f"{preset.name} (smoke)", tokenizer_vocab=300, corpus="offline",
+        model=GPTConfig(block_size=16, vocab_size=300, n_layer=1, n_head=2, n_embd=16, dropout=0.0, bias=True),
+        train=TrainConfig(batch_size=4, max_steps=3, warmup_steps=1, eval_interval=3, eval_iters=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="cpu-reference", choices=sorted(PRESETS))
-    parser.add_argument("--steps", type=int, default=None, help="override max_steps (smoke runs)")
+    parser.add_argument("--steps", type=int, default=None, help="override max_steps")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--smoke", action="store_true",
+                        help="the preset shrunk to one small layer and 3 steps (seconds): checks that the benchmark still runs")
     args = parser.parse_args()
     if args.list:
         for p in PRESETS.values():
             print(json.dumps(p.as_dict()))
         return
-    preset = PRESETS[args.preset]
+    preset = smoke_preset(PRESETS[args.preset]) if args.smoke else PRESETS[args.preset]
     device = pick_device()
     print(f"preset {preset.name} on {device} ({torch.get_num_threads()} CPU threads, torch {torch.__version__})")
     print(f"load average at start: {os.getloadavg()[0]:.1f} (other processes slow a shared CPU down)")
-    if preset.name != "cpu-reference" and device.type != "cuda":
+    if args.preset != "cpu-reference" and device.type != "cuda":
         print(f"no CUDA GPU here: not run. Target val loss {preset.target_val_loss} in about "
               f"{preset.expected_minutes:.0f} min ({preset.note}).")
         return
@@ -81,7 +93,7 @@ def main() -> None:
           f"= {math.log(preset.model.vocab_size):.3f}")
     hist = train(model, train_ids, val_ids, cfg, device)
     total = time.perf_counter() - t0
-    speeds = attention_speed(model, train_ids, preset.model.block_size, cfg.batch_size, device)
+    speeds = attention_speed(model, train_ids, preset.model.block_size, cfg.batch_size, device, steps=2 if args.smoke else 8)
     print("---")
     print(f"train tokens/s: {hist.tokens_per_s:,.0f}")
     print(f"final train loss {hist.train_loss[-1]:.3f}, val loss {hist.val_loss[-1]:.3f} "
@@ -94,7 +106,7 @@ def main() -> None:
           f"F.scaled_dot_product_attention {speeds['sdpa']:,.0f}")
     model.eval()
     prompt = torch.tensor([encode(tok, "The").tolist()], device=device)
-    sample = model.generate(prompt, 40, temperature=0.8, top_k=50)[0].tolist()
+    sample = model.generate(prompt, 5 if args.smoke else 40, temperature=0.8, top_k=50)[0].tolist()
     print("sample:", repr(tok.decode(sample)))
 
 

@@ -14,6 +14,7 @@ is the best of ``--repeats`` runs.
 Usage:
     python benchmarks/bench_lstm.py                 # T=100, B=32, D=64, H=128; 300 training steps
     python benchmarks/bench_lstm.py --steps 800     # the notebook's full training run
+    python benchmarks/bench_lstm.py --smoke         # T=5, B=2, D=3, H=4; 3 steps: a check that it still runs
 """
 
 from __future__ import annotations
@@ -111,7 +112,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the notebook uses 1)")
     parser.add_argument("--size", type=int, nargs=4, default=(100, 32, 64, 128), metavar=("T", "B", "D", "H"))
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, 3 training steps, 1 repeat (seconds): checks that the benchmark still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.size, args.steps, args.repeats = (5, 2, 3, 4), 3, 1
     torch.set_num_threads(args.threads)
     bench_forward(*args.size, repeats=args.repeats)
     bench_training(args.steps)

@@ -11,6 +11,7 @@ runs; timings on a shared machine are noisy.
 Usage (pin NumPy's BLAS to one thread too, or its timings swing by 10x on a shared machine):
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_multihead_attention.py
     python benchmarks/bench_multihead_attention.py --lengths 64 256 1024 --threads 1
+    python benchmarks/bench_multihead_attention.py --smoke   # S=8, E=16, H=2, once: a check that it still runs
 """
 
 from __future__ import annotations
@@ -67,7 +68,11 @@ def main() -> None:
     parser.add_argument("--heads", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (numpy follows its BLAS settings)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one short sequence, small sizes, 1 repeat (seconds): checks that the benchmark still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.lengths, args.embed, args.heads, args.repeat = [8], 16, 2, 1
     torch.set_num_threads(args.threads)
     ns = solution_namespace()
     mha = ns["multi_head_attention"]
@@ -99,7 +104,7 @@ def main() -> None:
     from tfscourse.widgets import figure_png
 
     shapes = ns["mha_shapes"](5, 8, 2, 3, 4)
-    t_sketch = best_of(lambda: figure_png(draw_mha_sketch(shapes, 5, 8, 2, 3, 4)), 3)
+    t_sketch = best_of(lambda: figure_png(draw_mha_sketch(shapes, 5, 8, 2, 3, 4)), min(args.repeat, 3))
     print(f"sketch: draw + PNG {1e3 * t_sketch:.0f} ms")
 
 
