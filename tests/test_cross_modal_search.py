@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.pictures import PLOT_CHANGED, PNG_MAGIC, changed_share
 from tfscourse import retrieval
 
 
@@ -113,6 +116,13 @@ def test_caption_search_widget(digits, short_run):
     assert np.all(np.diff(scores) <= 0)
     assert "purple" in search.note.value
     bundle = search._repr_mimebundle_()
-    assert "image/png" in bundle and search.image.value[:4] == b"\x89PNG"
-    search.k.value = 3  # a redraw on change must work without a front end
-    assert search.image.value[:4] == b"\x89PNG"
+    assert "image/png" in bundle and bytes(search.image.value).startswith(PNG_MAGIC)
+    # a change redraws without a front end, and the images shown change, not only the title
+    before = search.image.value
+    search.k.value = 3
+    assert changed_share(before, search.image.value) > PLOT_CHANGED, "top k 6 -> 3 did not change the images"
+    before = search.image.value
+    search.text.value = "a thin one upright"
+    assert changed_share(before, search.image.value) > PLOT_CHANGED, "a new caption did not change the images"
+    static = base64.b64decode(search._repr_mimebundle_()["image/png"])
+    assert changed_share(static, search.image.value) == 0, "the static picture must be the current search"

@@ -1,4 +1,8 @@
-"""The attention-map widget builds, redraws on a dropdown change, and leaves a PNG behind."""
+"""The attention-map widget builds, redraws the plot itself on a dropdown change, and leaves that PNG behind.
+
+"Redraws" is checked on the decoded pixels (tests/pictures.py): the heatmap must change, not
+only the title, and coming back to a choice must show its first picture again.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,8 @@ import base64
 import numpy as np
 import pytest
 
+from tests.pictures import PLOT_CHANGED, PNG_MAGIC, changed_share
 from tfscourse.widgets import AttentionExplorer, AttentionMap, attention_figure, figure_png
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
@@ -29,23 +32,41 @@ def test_widget_shows_first_map_as_png(explorer):
     assert list(explorer.dropdown.options) == ["uniform", "diagonal", "two heads"]
 
 
+def test_a_new_title_alone_stays_below_the_change_threshold():
+    """The measure used below tells a redrawn plot from a relabelled one."""
+    amap = AttentionMap(np.full((3, 3), 1 / 3), ["The", "cat", "sat"])
+    relabelled = changed_share(figure_png(attention_figure(amap, "test: uniform")),
+                               figure_png(attention_figure(amap, "test: diagonal")))
+    assert 0 < relabelled < PLOT_CHANGED
+
+
 def test_dropdown_change_redraws(explorer):
-    before = bytes(explorer.image.value)
-    explorer.dropdown.value = "diagonal"
-    assert bytes(explorer.image.value) != before and bytes(explorer.image.value).startswith(PNG_MAGIC)
-    explorer.dropdown.value = "two heads"
-    assert bytes(explorer.image.value).startswith(PNG_MAGIC)
+    first = bytes(explorer.image.value)
+    pictures = {"uniform": first}
+    for label in ("diagonal", "two heads"):
+        before = bytes(explorer.image.value)
+        explorer.dropdown.value = label
+        pictures[label] = bytes(explorer.image.value)
+        share = changed_share(before, pictures[label])
+        assert share > PLOT_CHANGED, f"choosing {label!r} changed only {share:.1%} of the picture"
+    assert changed_share(pictures["uniform"], pictures["two heads"]) > PLOT_CHANGED
+    explorer.dropdown.value = "uniform"
+    assert changed_share(first, bytes(explorer.image.value)) == 0, "the same choice must show the same picture"
 
 
 def test_display_data_carries_a_static_png(explorer):
+    explorer.dropdown.value = "diagonal"
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert base64.b64decode(bundle["image/png"]).startswith(PNG_MAGIC)
+    static = base64.b64decode(bundle["image/png"])
+    assert changed_share(static, bytes(explorer.image.value)) == 0, "the static picture must be the current selection"
 
 
 def test_set_maps_replaces_content(explorer):
+    before = bytes(explorer.image.value)
     explorer.set_maps({"new": AttentionMap(np.eye(2), ["a", "b"])})
     assert list(explorer.dropdown.options) == ["new"] and explorer.selected == "new"
+    assert changed_share(before, bytes(explorer.image.value)) > PLOT_CHANGED
 
 
 def test_grid_of_heads_has_one_axes_per_head():
