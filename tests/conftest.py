@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import system_groups
+from tests import known_wrong_report, system_groups
 from tests.nbharness import NotebookHarness
 from tfscourse.nbgrader_runs import put_own_scripts_on_path
 from tfscourse.notebooks import assignments
@@ -40,7 +40,10 @@ def root() -> Path:
 
 
 def pytest_configure(config):
-    """Count the system groups (tests/system_groups.py); refuse ``--dist loadgroup`` where it is ignored.
+    """Install the end-of-run reports; refuse ``--dist loadgroup`` under a pytest that ignores it.
+
+    The reports: which system groups ran (tests/system_groups.py) and how the hidden blocks
+    rejected the known-wrong answers (tests/known_wrong_report.py).
 
     pytest-xdist keeps each ``xdist_group`` on one worker by renaming its tests'
     node ids; pytest 9.2 made node ids read-only, so the rename is silently lost and
@@ -48,6 +51,7 @@ def pytest_configure(config):
     at once and break each other. Stopping here names the cause.
     """
     system_groups.register(config)
+    known_wrong_report.register(config)
     if hasattr(config, "workerinput") or config.getoption("dist", "no") != "loadgroup":
         return
     if pytest.version_tuple[:2] >= (9, 2):

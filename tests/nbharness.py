@@ -63,17 +63,31 @@ class Wrong:
 
 @dataclass
 class CellResult:
+    """How one cell ended: passed, or failed with the error, by an assertion or by a crash."""
+
     passed: bool
     error: str = ""
+    crashed: bool = False  # failed with an exception other than AssertionError
+
+    @property
+    def rejection(self) -> str:
+        """'assertion' or 'crash' for a failed cell, '' for a passed one."""
+        if self.passed:
+            return ""
+        return "crash" if self.crashed else "assertion"
 
 
 def run_cell(source: str, namespace: dict, label: str) -> CellResult:
-    """Execute ``source`` in ``namespace`` (its prints swallowed); a raised exception means failed."""
+    """Execute ``source`` in ``namespace`` (its prints swallowed); a raised exception means failed.
+
+    An ``AssertionError`` is a test that named what is wrong; any other exception is a crash
+    (the test could not even check the answer, e.g. a wrong shape broke its arithmetic).
+    """
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(source, label, "exec"), namespace)
     except Exception as exc:  # a failing test is the expected outcome in many cases
-        return CellResult(False, f"{type(exc).__name__}: {exc}")
+        return CellResult(False, f"{type(exc).__name__}: {exc}", crashed=not isinstance(exc, AssertionError))
     return CellResult(True)
 
 

@@ -6,6 +6,11 @@ on its own too (a visible check may catch it first for a student, but the hidden
 tests must not rely on that); each hidden block rejects at least three wrong
 answers; and replacing numpy's and torch's comparison functions with
 always-true ones changes none of this.
+
+A hidden block must reject a known-wrong answer with an assertion that says what is wrong,
+not by crashing on it (a crash is a rejection by luck, and its message does not help the
+student). Each rejection is recorded, and the run ends with a count of both kinds per
+notebook (tests/known_wrong_report.py).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import pytest
 import torch
 
 from tests.conftest import ASSIGNMENTS, harness, known_wrong_cases
+from tests.known_wrong_report import REJECTION_PROPERTY
 from tests.nbharness import run_cell
 
 CASES = [
@@ -60,7 +66,7 @@ def test_every_hidden_block_rejects_three_wrong_answers(assignment):
 
 
 @pytest.mark.parametrize("assignment, case", CASES)
-def test_known_wrong_answer_loses_points(assignment, case):
+def test_known_wrong_answer_loses_points(assignment, case, record_property):
     h = harness(assignment)
     for test_id in case.tests:
         assert test_id in h.test_sources, f"{case.label} names an unknown test cell {test_id}"
@@ -69,6 +75,10 @@ def test_known_wrong_answer_loses_points(assignment, case):
         if h.hidden_block(test_id).strip():
             hidden = h.run_test(test_id, case, hidden_only=True)
             assert not hidden.passed, f"{case.why!r} passes the hidden block of {test_id}"
+            record_property(REJECTION_PROPERTY, (assignment, test_id, hidden.rejection))
+            assert hidden.rejection == "assertion", (
+                f"the hidden block of {test_id} rejects {case.why!r} only by crashing ({hidden.error}); "
+                "it should assert what is wrong")
 
 
 def _always_true(*args, **kwargs):

@@ -661,16 +661,26 @@ def _close(got, want, tol=1e-6):
             and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
 
 
+def _fit(X, Y):
+    """fit_linear_map(X, Y); a singular-matrix error fails with what is wrong."""
+    try:
+        return fit_linear_map(X.copy(), Y.copy())
+    except np.linalg.LinAlgError as error:
+        raise AssertionError(f"fit_linear_map failed on an X with {X.shape[0]} rows and {X.shape[1]} columns "
+                             f"({error}): X^T X is singular there; np.linalg.lstsq or np.linalg.pinv "
+                             "give the least-squares map for any X") from None
+
+
 _rng = np.random.default_rng(47)
 for _n, _d_src, _d_tgt in [(20, 4, 3), (6, 2, 5), (3, 3, 3), (2, 5, 4), (1, 3, 2), (8, 1, 1)]:
     _X, _Y = _rng.normal(size=(_n, _d_src)), _rng.normal(size=(_n, _d_tgt))
-    _got = fit_linear_map(_X.copy(), _Y.copy())
+    _got = _fit(_X, _Y)
     _want = np.linalg.pinv(_X) @ _Y
     assert _close(np.asarray(_got), _want), f"wrong least-squares map for n={_n}, d_src={_d_src}, d_tgt={_d_tgt}"
 # a singular X^T X (a repeated word): the minimum-norm solution
 _X = np.array([[1.0, 2.0], [2.0, 4.0], [1.0, 2.0]])
 _Y = np.array([[1.0], [2.0], [1.5]])
-_got = fit_linear_map(_X.copy(), _Y.copy())
+_got = _fit(_X, _Y)
 assert _close(np.asarray(_got), np.linalg.pinv(_X) @ _Y), "with a singular X^T X return the minimum-norm least-squares map"
 ### END HIDDEN TESTS
 
@@ -887,6 +897,8 @@ for _B, _d, _tau, _scale in [(1, 3, 0.1, 1.0), (2, 2, 1.0, 1.0), (5, 7, 0.07, 3.
     _v = (torch.randn(_B, _d, generator=_gen, dtype=torch.float64) * _scale).requires_grad_(True)
     _got = info_nce_loss(_u, _v, _tau)
     assert type(_got) is torch.Tensor and _got.dim() == 0, f"expected a scalar tensor for B={_B}"
+    assert _got.requires_grad, ("the loss is cut off from image_emb and text_emb (no gradient can flow): "
+                                "compute it with torch operations, without .detach(), .numpy() or torch.tensor(...)")
     _got.backward()
     assert _u.grad is not None and _v.grad is not None, "gradients must flow back to both inputs"
     _got_grads = _u.grad.ravel().tolist() + _v.grad.ravel().tolist()

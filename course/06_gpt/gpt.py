@@ -942,6 +942,13 @@ assert (_y == _x + 1).all(), f"y must be x shifted by one token; got x[0] = {_x[
 from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import torch
 
+# every valid start occurs: data of length T + 2 has the starts 0 and 1 (checked first: an answer
+# that leaves out the last start cannot draw from data with a single window)
+_g = torch.Generator().manual_seed(7)
+_starts = set()
+for _ in range(40):
+    _starts.update(r[0] for r in get_batch(torch.arange(6), 4, 4, _g)[0].tolist())
+assert _starts == {0, 1}, f"with 6 tokens and block_size 4 the starts 0 and 1 are both possible; got {sorted(_starts)}"
 for _seed, (_N, _T, _B) in enumerate([(50, 7, 5), (9, 8, 3), (1000, 1, 6)]):
     _data = torch.randperm(_N).to(torch.int32)  # distinct values: each window can be located
     _x, _y = get_batch(_data, _T, _B, torch.Generator().manual_seed(_seed))
@@ -961,12 +968,6 @@ _b = get_batch(torch.arange(500), 5, 4, torch.Generator().manual_seed(42))
 assert _a[0].tolist() == _b[0].tolist(), "draw the starts with the given generator (torch.randint(..., generator=generator))"
 _c = get_batch(torch.arange(500), 5, 4, torch.Generator().manual_seed(43))
 assert _c[0].tolist() != _a[0].tolist(), "different generator seeds should give different batches"
-# every valid start occurs: data of length T + 2 has the starts 0 and 1
-_g = torch.Generator().manual_seed(7)
-_starts = set()
-for _ in range(40):
-    _starts.update(r[0] for r in get_batch(torch.arange(6), 4, 4, _g)[0].tolist())
-assert _starts == {0, 1}, f"with 6 tokens and block_size 4 the starts 0 and 1 are both possible; got {sorted(_starts)}"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "lr_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}

@@ -386,7 +386,10 @@ for _seed, (_d_in, _d_out, _r, _alpha) in enumerate([(5, 3, 2, 2), (12, 7, 4, 8)
     _x, _y = torch.randn(6, _d_in), torch.randn(6, _d_out)
     for _step in range(3):
         _opt.zero_grad()
-        ((_lora(_x) - _y) ** 2).mean().backward()
+        _out = _lora(_x)
+        assert _out.requires_grad, ("the output does not depend on A and B for autograd: use self.A and self.B "
+                                    "as they are in forward (no .detach(), no torch.no_grad())")
+        ((_out - _y) ** 2).mean().backward()
         assert _base.weight.grad is None and _base.bias.grad is None, "no gradient may reach the base weight or bias"
         assert _lora.A.grad is not None and _lora.B.grad is not None, "A and B must receive gradients"
         assert any(v != 0.0 for v in _lora.B.grad.reshape(-1).tolist()), "B must receive a non-zero gradient"
