@@ -9,7 +9,7 @@ For each assignment it prints
 * the run time under ``NBGRADER_EXECUTION=autograde`` (training loops shrink), and
 * the wall time of ``nbgrader autograde`` for one complete submission in a temporary
   course copy (kernel start, execution, database writes: what one student costs).
-Targets from the issues: notebook 01/02 < 20 s, 03 < 30 s, 04/05 < 90 s; autograding one
+Targets: notebook 01/02 < 20 s, 03 < 30 s, 04/05 < 90 s; autograding one
 submission of notebook 01 < 15 s.
 """
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -213,10 +212,6 @@ class ByteLevelBPE:
         """The text of ``ids``; byte sequences that are not valid UTF-8 become U+FFFD."""
         return b"".join(self.vocab[i] for i in ids).decode("utf-8", errors="replace")
 
-    def token_bytes(self, ids: Iterable[int]) -> list[bytes]:
-        """The bytes of each token, e.g. to display a segmentation."""
-        return [self.vocab[i] for i in ids]
-
     def save(self, path: str | Path) -> None:
         """Write the merges to a JSON file (the vocabulary follows from them)."""
         data = {"format": "tfscourse-byte-bpe", "version": 1, "pattern": SPLIT_PATTERN,
@@ -254,10 +249,3 @@ def hf_token_bytes(token: str) -> bytes:
     Example: hf_token_bytes("Ġthe") -> b" the"
     """
     return bytes(_BYTE_OF_CHAR[c] for c in token)
-
-
-def time_call(fn: Callable, *args, **kwargs) -> tuple[float, object]:
-    """(seconds, result) of one call, measured with ``time.perf_counter``."""
-    start = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return time.perf_counter() - start, result

@@ -43,10 +43,6 @@ def students_with_submissions(root: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
-def submission_dir(root: Path, student: str, assignment: str) -> Path:
-    return root / "submitted" / student / assignment
-
-
 STALE_GRADEBOOK = "because there are submissions associated with it"
 
 

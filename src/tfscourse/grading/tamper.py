@@ -28,7 +28,6 @@ Example:
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 
 PROTECTED_MODULES = {"numpy", "torch", "builtins", "IPython", "math", "operator", "inspect", "unittest", "random", "sys"}
@@ -43,7 +42,6 @@ EXIT_CALLS = {"os._exit", "sys.exit", "exit", "quit", "os.kill", "os.abort", "os
 ESCAPE_MODULES = {"subprocess", "ctypes", "socket", "urllib", "requests", "http", "multiprocessing", "pty", "shutil", "cffi"}
 FRAME_CALLS = {"sys._getframe", "gc.get_referrers", "gc.get_objects", "traceback.extract_stack", "traceback.walk_stack", "sys.settrace", "sys.setprofile"}
 PATH_HINTS = re.compile(r"gradebook|submitted|autograded|\.\./|/work/|/home/|\.ipynb|nbgrader|feedback/|course/")
-BUILTIN_NAMES = set(dir(builtins))
 
 
 def _finding(line: int, rule: str, code: str, severity: str = "high") -> dict:
