@@ -7,23 +7,11 @@ and with and without pytest-xdist: a skip must fail the strict run and name its 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from tests.fake_suite import run_suite
 from tests.system_groups import STRICT_VARIABLE
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFTEST = """
-from tests import system_groups
-
-
-def pytest_configure(config):
-    system_groups.register(config)
-"""
 PASSING = "def test_works():\n    assert 1 + 1 == 2\n"
 MODULE_SKIP = "import pytest\n\npytest.skip('Chromium is not installed here', allow_module_level=True)\n"
 RUNTIME_SKIP = (
@@ -32,19 +20,9 @@ RUNTIME_SKIP = (
 )
 
 
-def run_suite(folder: Path, files: dict[str, str], strict: bool, workers: int = 0) -> subprocess.CompletedProcess:
-    (folder / "tests").mkdir()
-    (folder / "pytest.ini").write_text("[pytest]\n")
-    (folder / "conftest.py").write_text(CONFTEST)
-    for name, source in files.items():
-        (folder / "tests" / name).write_text(source)
-    env = {key: value for key, value in os.environ.items() if key not in (STRICT_VARIABLE, "PYTEST_ADDOPTS")}
-    env["PYTHONPATH"] = str(ROOT)
-    if strict:
-        env[STRICT_VARIABLE] = "1"
-    xdist = ["-n", str(workers)] if workers else ["-p", "no:xdist"]
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *xdist, "tests"],
-                          cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+def run_groups(folder, files, strict: bool, workers: int = 0):
+    """The fake suite with the system-groups plugin, with or without the strict switch."""
+    return run_suite(folder, files, "system_groups", {STRICT_VARIABLE: "1" if strict else "0"}, workers)
 
 
 SKIPPING = {"test_browser.py": MODULE_SKIP, "test_grading_adversarial.py": RUNTIME_SKIP, "test_grading_scale.py": PASSING}
@@ -53,7 +31,7 @@ ALL_RUN = {"test_browser.py": PASSING, "test_grading_adversarial.py": PASSING, "
 
 @pytest.mark.parametrize("workers", [0, 2], ids=["one process", "xdist"])
 def test_skips_are_listed_and_pass_without_the_switch(tmp_path, workers):
-    done = run_suite(tmp_path, SKIPPING, strict=False, workers=workers)
+    done = run_groups(tmp_path, SKIPPING, strict=False, workers=workers)
     assert done.returncode == 0, done.stdout[-3000:]
     summary = done.stdout.split("system test groups", 1)[1]
     assert "browser     ran none, SKIPPED: the whole file: Chromium is not installed here   [" in summary
@@ -64,7 +42,7 @@ def test_skips_are_listed_and_pass_without_the_switch(tmp_path, workers):
 
 @pytest.mark.parametrize("workers", [0, 2], ids=["one process", "xdist"])
 def test_strict_switch_fails_a_run_with_skips_and_says_why(tmp_path, workers):
-    done = run_suite(tmp_path, SKIPPING, strict=True, workers=workers)
+    done = run_groups(tmp_path, SKIPPING, strict=True, workers=workers)
     assert done.returncode == 1, done.stdout[-3000:]
     assert (f"{STRICT_VARIABLE}=1: the browser group must run in full; skipped: the whole file: "
             "Chromium is not installed here" in done.stdout)
@@ -73,7 +51,7 @@ def test_strict_switch_fails_a_run_with_skips_and_says_why(tmp_path, workers):
 
 
 def test_strict_switch_passes_when_every_group_ran(tmp_path):
-    done = run_suite(tmp_path, ALL_RUN, strict=True, workers=2)
+    done = run_groups(tmp_path, ALL_RUN, strict=True, workers=2)
     assert done.returncode == 0, done.stdout[-3000:]
     assert done.stdout.count("ran 1 (1 passed, 0 failed)   [") == 3
 
@@ -81,13 +59,13 @@ def test_strict_switch_passes_when_every_group_ran(tmp_path):
 def test_strict_switch_fails_when_a_group_is_missing(tmp_path):
     files = dict(ALL_RUN)
     del files["test_browser.py"]
-    done = run_suite(tmp_path, files, strict=True)
+    done = run_groups(tmp_path, files, strict=True)
     assert done.returncode == 1, done.stdout[-3000:]
     assert "the browser group must run in full; no test of this group was collected or selected" in done.stdout
 
 
 def test_failures_keep_their_own_exit_code(tmp_path):
     files = dict(ALL_RUN, **{"test_grading_scale.py": "def test_broken():\n    assert False\n"})
-    done = run_suite(tmp_path, files, strict=True)
+    done = run_groups(tmp_path, files, strict=True)
     assert done.returncode == 1
     assert "postgresql  ran 1 (0 passed, 1 failed)" in done.stdout
