@@ -111,6 +111,8 @@ class SystemGroups:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
+        if session.config.option.collectonly:
+            return
         if strict() and self.problems() and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
