@@ -1,7 +1,8 @@
-"""``python -m tfscourse.grading.worker TMP ASSIGNMENT STUDENT``: nbgrader autograde in a private course.
+"""``python -m tfscourse.grading.worker TMP ASSIGNMENT STUDENT SECONDS``: nbgrader autograde in a private course.
 
 Started by ``job.py`` in its own process group, with ``TMP/course/nbgrader_config.py``
-pointing at a private SQLite gradebook and the sandboxed kernelspec. Writes
+pointing at a private SQLite gradebook and the sandboxed kernelspec. The cells run
+until ``SECONDS`` from now (``execute.BoundedExecute``), then the rest is not run. Writes
 ``TMP/result.json``: ``success``, nbgrader's log and error, the submission timestamp
 and, per notebook, ``grades`` (grade_id -> [auto_score, needs_manual_grade]),
 ``comments`` (grade_id -> auto_comment) and ``late_penalty``.
@@ -10,8 +11,8 @@ and, per notebook, ``grades`` (grade_id -> [auto_score, needs_manual_grade]),
 from __future__ import annotations
 
 import json
-import os
 import sys
+import time
 from pathlib import Path
 
 
@@ -33,14 +34,14 @@ def read_grades(db_url: str, assignment: str, student: str) -> dict:
     return out
 
 
-def main(tmp: str, assignment: str, student: str) -> int:
+def main(tmp: str, assignment: str, student: str, seconds: str) -> int:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
-    os.umask(0o000)  # the sandboxed kernel runs as another user and must write in its autograded folder
     course = Path(tmp) / "course"
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.BoundedExecute.deadline = time.time() + float(seconds)
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(course)
     api = NbGraderAPI(coursedir=coursedir, config=config)
@@ -54,4 +55,4 @@ def main(tmp: str, assignment: str, student: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))
+    sys.exit(main(*sys.argv[1:5]))
