@@ -35,7 +35,7 @@ from tfscourse.grading import outputs
 from tfscourse.notebooks import HIDDEN_BEGIN, split_hidden_tests
 
 HIDDEN_NOTE = "# Hidden tests ran here; they are not shown. Their result is in the summary at the top."
-QUOTED_NOTE = "[removed: this output quoted the hidden tests]"
+QUOTED_NOTE = "(removed: this output quoted the hidden tests)"
 MIN_QUOTED = 12  # characters: shorter hidden lines ("x = 1", "assert ok") are too common to count as a quote
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

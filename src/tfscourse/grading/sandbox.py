@@ -56,8 +56,8 @@ from pathlib import Path
 KERNEL_NAME = "tfscourse-sandbox"
 STDERR_TO_STDOUT = '["import sys as _tfs_sys; _tfs_sys.stderr = _tfs_sys.stdout; del _tfs_sys"]'
 APT_PACKAGES = "bubblewrap util-linux"  # util-linux brings setpriv and prlimit
-#: the files of /etc a Python kernel reads: the dynamic linker's cache, time zone, name-service order
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "mime.types")
+#: what a Python kernel reads of /etc: the dynamic linker's cache, time zone, name-service order, fonts for plots
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "mime.types", "fonts")
 #: user ids handed to sandboxes: FIRST_UID, FIRST_UID + 1, ... (one per job running on this machine)
 FIRST_UID, UID_COUNT = 61000, 4096
 UID_LOCKS = Path("/run/tfscourse-sandbox-uids")  # lock files of the ids in use (root only)
