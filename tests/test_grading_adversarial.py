@@ -202,27 +202,77 @@ def test_feedback_never_quotes_hidden_tests(batch):
     assert feedback.QUOTED_NOTE in page
 
 
-def test_feedback_runs_no_student_script_in_chromium(batch):
-    root, _, _, _ = batch
+def _open_in_chromium(url: str) -> tuple[str, bool, str]:
+    """(document.title, whether window.__pwned was set, the page's text) after ``url`` loaded and settled."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     from tests.browser import lab
 
     if not shutil.which(lab.CHROMIUM):
         pytest.skip(f"Chromium is not installed at {lab.CHROMIUM}")
-    page_file = root / "feedback" / "html_payload" / ASSIGNMENT / "self_attention.html"
-    html = page_file.read_text()
-    assert 'href="javascript' not in html and 'src="javascript' not in html
     with playwright_api.sync_playwright() as p:
         browser = lab.launch_browser(p)
         try:
             page = browser.new_page()
-            page.goto(page_file.as_uri())
-            page.wait_for_timeout(2000)
-            ran = page.evaluate("() => [document.title, window.__pwned === true]")
-            text = page.inner_text("body")
+            page.goto(url, timeout=120_000)
+            page.wait_for_timeout(3000)
+            title, pwned = page.evaluate("() => [document.title, window.__pwned === true]")
+            return title, pwned, page.inner_text("body")
         finally:
             browser.close()
-    assert ran[0] != "PWNED" and ran[1] is False, "a student's script ran in the feedback page"
+
+
+def test_feedback_runs_no_student_script_in_chromium(batch):
+    root, _, _, _ = batch
+    page_file = root / "feedback" / "html_payload" / ASSIGNMENT / "self_attention.html"
+    html = page_file.read_text()
+    assert 'href="javascript' not in html and 'src="javascript' not in html
+    title, pwned, text = _open_in_chromium(page_file.as_uri())
+    assert title != "PWNED" and not pwned, "a student's script ran in the feedback page"
+    assert "<script>document.title" in text, "the written answer's HTML is shown as text"
+
+
+@pytest.fixture
+def formgrader(batch):
+    """Formgrader of the graded course on loopback (a Jupyter server without a token), and its URL."""
+    import time
+    import urllib.request
+
+    from tests.browser import lab
+
+    root = batch[0]
+    port = lab.free_port()
+    with (root / "formgrader.log").open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+             "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+             f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True"],
+            cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                with urllib.request.urlopen(f"{url}/api/status", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, (root / "formgrader.log").read_text()[-2000:]
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_formgrader_runs_no_student_script_in_chromium(batch, formgrader):
+    from nbgrader.api import Gradebook
+
+    from tfscourse.grading.runner import course_db_url
+
+    root = batch[0]
+    with Gradebook(course_db_url(root)) as gb:
+        submission = gb.find_submission_notebook("self_attention", ASSIGNMENT, "html_payload").id
+    title, pwned, text = _open_in_chromium(f"{formgrader}/formgrader/submission/{submission}")
+    assert "juventus_discussion" in text or "Submission" in text or "self_attention" in text, text[:500]
+    assert title != "PWNED" and not pwned, "a student's script ran in formgrader, as the instructor"
     assert "<script>document.title" in text, "the written answer's HTML is shown as text"
 
 

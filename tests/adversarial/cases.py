@@ -80,7 +80,7 @@ CASES = [
     Case("many_files", "graded", FULL, "leaves 20000 files and a 200 MB file in its folder: only a few small "
          "allowed files come back"),
     Case("image_flood", "graded", FULL, "displays 20 images of 3 MB each: each image over the cap becomes a note"),
-    Case("bad_ipynb_left", "graded", FULL, "leaves a broken .ipynb in its folder (it once stopped everyone's feedback)"),
+    Case("bad_ipynb_left", "suspicious", FULL, "leaves a broken .ipynb in its folder (it once stopped everyone's feedback); the .ipynb path is flagged"),
     Case("huge_cell", "suspicious", FULL, "a 12 MB answer cell: checked within limits, flagged instead of scanned"),
 ]
 BY_NAME = {c.name: c for c in CASES}

@@ -12,9 +12,10 @@ Two rules, for everything a student could have written or shaped:
   ``python -m tfscourse.grading.untrusted`` with an address-space and a CPU-time
   limit and a wall-clock timeout; data goes in and out as JSON files, never as
   pickles, so a parser that misbehaves can cost a result, not the grader's memory,
-  time or control. The tasks: ``check`` (repair and tamper scan of the submitted
-  notebooks, ``repair.py``, ``tamper.py``) and ``finish`` (flags, caps and
-  sanitising of the executed notebook, ``outputs.py``).
+  time or control. The task here is ``check``: repair and tamper scan of the
+  submitted notebooks (``repair.py``, ``tamper.py``). The executed notebook is made
+  safe by the grading worker itself (``worker.py``), a subprocess under the same kind
+  of watch that has parsed it anyway.
 
 Example:
     >>> files, skipped = collect(Path("scratch"), ALLOWED_SUFFIXES)  # doctest: +SKIP
@@ -167,17 +168,7 @@ def check_submission(payload: dict) -> dict:
     return out
 
 
-def finish_notebook(payload: dict) -> dict:
-    """Task ``finish``: the executed notebook at ``path`` made safe (``outputs.py``); its flags and notes."""
-    from tfscourse.grading import outputs
-
-    nb = json.loads(Path(payload["path"]).read_text(errors="replace"))
-    flags = outputs.scan(nb)
-    notes = outputs.make_safe(nb)
-    return {"notebook": json.dumps(nb, indent=1), "flags": flags, "notes": notes}
-
-
-TASKS = {"check": check_submission, "finish": finish_notebook}
+TASKS = {"check": check_submission}
 
 
 def main(task: str, given: str, answer: str) -> int:

@@ -5,7 +5,10 @@ pointing at a private SQLite gradebook and the sandboxed kernelspec. The cells r
 until ``SECONDS`` from now (``execute.BoundedExecute``), then the rest is not run. Writes
 ``TMP/result.json``: ``success``, nbgrader's log and error, the submission timestamp
 and, per notebook, ``grades`` (grade_id -> [auto_score, needs_manual_grade]),
-``comments`` (grade_id -> auto_comment) and ``late_penalty``.
+``comments`` (grade_id -> auto_comment) and ``late_penalty``; and each executed
+notebook made safe (``outputs.make_safe``) into ``TMP/safe/``, its flags and notes
+in ``safe`` of the result. This process is watched by ``job.py`` (memory, wall clock),
+so a notebook whose outputs would blow up the parsing costs this job only.
 """
 
 from __future__ import annotations
@@ -34,6 +37,21 @@ def read_grades(db_url: str, assignment: str, student: str) -> dict:
     return out
 
 
+def make_safe_copies(folder: Path, target: Path) -> dict:
+    """Each executed notebook in ``folder`` made safe into ``target``; name -> {flags, notes}."""
+    from tfscourse.grading import outputs
+
+    found = {}
+    target.mkdir(exist_ok=True)
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = json.loads(path.read_text(errors="replace"))
+        flags = outputs.scan(nb)
+        notes = outputs.make_safe(nb)
+        (target / path.name).write_text(json.dumps(nb, indent=1))
+        found[path.name] = {"flags": flags, "notes": notes}
+    return found
+
+
 def main(tmp: str, assignment: str, student: str, seconds: str) -> int:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -50,6 +68,7 @@ def main(tmp: str, assignment: str, student: str, seconds: str) -> int:
            "error": (result.get("error") or "")[-6000:]}
     if out["success"]:
         out.update(read_grades(coursedir.db_url, assignment, student))
+        out["safe"] = make_safe_copies(course / "autograded" / student / assignment, Path(tmp) / "safe")
     (Path(tmp) / "result.json").write_text(json.dumps(out))
     return 0
 
