@@ -81,7 +81,8 @@ CASES = [
          "allowed files come back"),
     Case("image_flood", "graded", FULL, "displays 20 images of 3 MB each: each image over the cap becomes a note"),
     Case("bad_ipynb_left", "suspicious", FULL, "leaves a broken .ipynb in its folder (it once stopped everyone's feedback); the .ipynb path is flagged"),
-    Case("huge_cell", "suspicious", FULL, "a 12 MB answer cell: checked within limits, flagged instead of scanned"),
+    Case("huge_cell", "out of memory", "any", "a 12 MB answer cell: the grader checks it within limits and flags it "
+         "instead of scanning it; the kernel runs out of memory compiling it"),
 ]
 BY_NAME = {c.name: c for c in CASES}
 
@@ -151,14 +152,14 @@ with open("links.json", "w") as _f:
     json.dump(_made, _f)
 '''
 
-HTML_OUTPUTS = f'''
+HTML_OUTPUTS = f"""
 from IPython.display import HTML, SVG, Javascript, Markdown, display
-display(HTML("<script>{SCRIPT}</script><img src=x onerror=\\"{SCRIPT}\\">"))
-display(Javascript("{SCRIPT}"))
-display(SVG(\'<svg xmlns="http://www.w3.org/2000/svg"><script>{SCRIPT}</script></svg>\'))
-display(Markdown("[click me](javascript:{SCRIPT}) <img src=x onerror=\\"{SCRIPT}\\">"))
-display({{"image/png": \'x" onerror="{SCRIPT}\', "text/plain": "a picture"}}, raw=True)
-'''
+display(HTML({f'<script>{SCRIPT}</script><img src=x onerror="{SCRIPT}">'!r}))
+display(Javascript({SCRIPT!r}))
+display(SVG({f'<svg xmlns="http://www.w3.org/2000/svg"><script>{SCRIPT}</script></svg>'!r}))
+display(Markdown({f'[click me](javascript:window.__pwned=true) <img src=x onerror="{SCRIPT}">'!r}))
+display({{"image/png": {f'x" onerror="{SCRIPT}'!r}, "text/plain": "a picture"}}, raw=True)
+"""
 HTML_ANSWER = (f"<script>{SCRIPT}</script>\n\n<img src=x onerror=\"{SCRIPT}\">\n\n"
                "[a link](javascript:window.__pwned=true) ![a picture](javascript:window.__pwned=true)\n")
 
@@ -314,7 +315,7 @@ def build(name: str, release, master, probe: dict) -> dict[str, bytes]:
         _append(nb, "causal_mask", SWALLOW)
     elif name == "slow_cells":
         for gid in ANSWER_CELLS:
-            _append(nb, gid, "import time\ntime.sleep(9)")
+            _append(nb, gid, "import time\ntime.sleep(19)")
     elif name == "tmp_filler":
         _append(nb, "attention_flops", TMP_FILLER)
     elif name == "many_files":
