@@ -55,13 +55,19 @@ def _message(outputs) -> str | None:
 
 
 def hidden_lines(nb) -> set[str]:
-    """The lines of every hidden block of ``nb`` long enough to recognise when an output quotes them."""
-    lines = set()
+    """Lines found only in the hidden blocks of ``nb``, long enough to recognise when an output quotes them.
+
+    A line that also stands in a visible place (``import numpy as np`` in an answer) tells nothing.
+    """
+    hidden, visible = set(), set()
     for cell in nb.cells:
         if _is_test(cell) and HIDDEN_BEGIN in cell.source:
-            _, hidden = split_hidden_tests(cell.source)
-            lines |= {line.strip() for line in hidden.splitlines() if len(line.strip()) >= MIN_QUOTED}
-    return lines
+            shown, block = split_hidden_tests(cell.source)
+            hidden |= {line.strip() for line in block.splitlines() if len(line.strip()) >= MIN_QUOTED}
+        else:
+            shown = cell.source
+        visible |= {line.strip() for line in shown.splitlines()}
+    return hidden - visible
 
 
 def _quotes(text: str, hidden: set[str]) -> bool:
