@@ -95,7 +95,7 @@ def _points_before(release, answer_id: str) -> float:
 def test_status_and_score(batch, case):
     root, outcomes, _, _ = batch
     got = outcomes[case.name]
-    assert got.status == case.status, f"{case.why}: {got.flags} {got.detail}"
+    assert got.status in case.status.split(" or "), f"{case.why}: {got.flags} {got.detail}"
     if case.score == "as_control":
         assert got.score == outcomes["control_wrong_softmax"].score < cases.FULL
     elif str(case.score).startswith("before:"):
@@ -273,7 +273,7 @@ def test_formgrader_runs_no_student_script_in_chromium(batch, formgrader):
     root = batch[0]
     with Gradebook(course_db_url(root)) as gb:
         submission = gb.find_submission_notebook("self_attention", ASSIGNMENT, "html_payload").id
-    title, pwned, text = _open_in_chromium(f"{formgrader}/formgrader/submission/{submission}")
+    title, pwned, text = _open_in_chromium(f"{formgrader}/formgrader/submissions/{submission}")
     assert "juventus_discussion" in text or "Submission" in text or "self_attention" in text, text[:500]
     assert title != "PWNED" and not pwned, "a student's script ran in formgrader, as the instructor"
     assert "<script>document.title" in text, "the written answer's HTML is shown as text"

@@ -12,8 +12,11 @@ submission reads "failed to run".
   set by the worker from the submission's limit);
 * when a cell ignores the interrupt, ends the kernel (the sandbox goes with it) and
   records ``CellTimeoutError`` in that cell;
-* once the time is up, runs nothing more: every later code cell gets a
-  ``SubmissionTimeoutError`` output, so its tests score 0 and never the full points
+* when the kernel answers with something nbclient cannot follow (a fork bomb's
+  children interrupted in the middle of a cell answer too), ends it and records
+  ``KernelStoppedError`` in that cell;
+* once the time is up or the kernel was ended, runs nothing more: every later code
+  cell gets a ``NotRunError`` output, so its tests score 0 and never the full points
   of a cell without error.
 
 The cells that ran before keep their grades: the submission is "timed out" with
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import time
 
-from nbclient.exceptions import CellTimeoutError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Float
@@ -37,7 +40,7 @@ def _error(ename: str, evalue: str) -> NotebookNode:
 class BoundedExecute(Execute):
     deadline = Float(0.0, help="time.time() after which no cell runs (0: no limit for the whole notebook)").tag(config=True)
 
-    _stopped = False
+    _stopped = ""  # why no more cells run, once that is so
 
     def _seconds_left(self) -> float:
         return self.deadline - time.time() if self.deadline else float("inf")
@@ -46,9 +49,10 @@ class BoundedExecute(Execute):
         if cell.cell_type != "code":
             return cell, resources
         left = self._seconds_left()
-        if self._stopped or left <= 1:
-            self._stopped = True
-            cell.outputs = [_error("SubmissionTimeoutError", "not run: the submission reached its time limit earlier")]
+        if left <= 1 and not self._stopped:
+            self._stopped = "the submission reached its time limit earlier"
+        if self._stopped:
+            cell.outputs = [_error("NotRunError", f"not run: {self._stopped}")]
             cell.execution_count = None
             return cell, resources
         cell_limit = self.timeout
@@ -57,15 +61,25 @@ class BoundedExecute(Execute):
         try:
             return super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:  # the interrupt did not stop it: end the kernel, keep what ran
-            self._stopped = True
-            self._end_kernel()
+            self._stop("a cell ignored the interrupt and was stopped")
             cell.outputs.append(_error("CellTimeoutError", "the cell ignored the interrupt and was stopped; "
                                        "the cells after it were not run"))
             return cell, resources
+        except DeadKernelError:
+            raise  # the student's code ended the kernel: "kernel died", as in plain nbgrader
+        except Exception as error:  # noqa: BLE001 - whatever the kernel sent, it must not fail the whole grading
+            self._stop("the kernel stopped answering properly")
+            cell.outputs.append(_error("KernelStoppedError", f"the kernel stopped answering properly "
+                                       f"({type(error).__name__}); the cells after it were not run"))
+            return cell, resources
         finally:
             self.timeout = cell_limit
-            if self._seconds_left() <= 1:
-                self._stopped = True
+            if self._seconds_left() <= 1 and not self._stopped:
+                self._stopped = "the submission reached its time limit earlier"
+
+    def _stop(self, why: str) -> None:
+        self._stopped = why
+        self._end_kernel()
 
     def _end_kernel(self) -> None:
         from jupyter_core.utils import run_sync

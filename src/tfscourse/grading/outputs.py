@@ -50,7 +50,7 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"], "td": ["align"], "th": ["align"]}
 ALLOWED_PROTOCOLS = {"http", "https", "mailto", "attachment"}
-TIMEOUT_ERRORS = ("CellTimeoutError", "KeyboardInterrupt", "SubmissionTimeoutError")
+TIMEOUT_ERRORS = ("CellTimeoutError", "KeyboardInterrupt")
 
 
 def scan(nb) -> list[str]:
@@ -62,7 +62,7 @@ def scan(nb) -> list[str]:
                 continue
             if out.get("ename") == "MemoryError":
                 flags.append(status.OUT_OF_MEMORY)
-            if out.get("ename") in TIMEOUT_ERRORS:
+            if out.get("ename") in TIMEOUT_ERRORS or (out.get("ename") == "NotRunError" and "time limit" in out.get("evalue", "")):
                 flags.append(status.TIMED_OUT)
     return list(dict.fromkeys(flags))
 
