@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,28 +64,21 @@ def release_all(root: Path, names: list[str], *, record_in_gradebook: bool = Tru
         raise SystemExit(f"nbgrader generate_assignment {name} failed:\n{result.stderr[-3000:]}")
 
 
-def _last_error_line(result: dict) -> str:
-    text = (result.get("error") or result.get("log") or "").strip().splitlines()
-    return text[-1][:200] if text else "nbgrader reported a failure without a message"
-
-
 def generate_feedback(root: Path, outcomes: list[Outcome]) -> None:
-    """Feedback HTML for every graded submission, hidden tests removed (``grading.feedback``)."""
+    """Feedback HTML for every graded submission, hidden tests removed; a failure stays with its student."""
     from tfscourse.grading import feedback
 
-    api = nbgrader_api(root)
-    for outcome in outcomes:
-        if outcome.score is None:  # not graded this time: no stale feedback from an earlier run
-            shutil.rmtree(root / "feedback" / outcome.student / outcome.assignment, ignore_errors=True)
-        elif (root / "autograded" / outcome.student / outcome.assignment).is_dir():
-            result = feedback.generate(root, api, outcome.assignment, outcome.student)
-            if not result.get("success"):
-                outcome.detail = (outcome.detail + "; " if outcome.detail else "") + f"feedback failed: {_last_error_line(result)}"
+    feedback.generate_all(root, nbgrader_api(root), outcomes)
 
 
-def export_grades(root: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "nbgrader", "export", "--log-level=WARN"], cwd=root, check=True)
-    return root / "grades.csv"
+def export_grades(root: Path, outcomes: list[Outcome] = ()) -> Path:
+    """grades.csv; a student whose grades cannot be exported is noted in their outcomes, the others are exported."""
+    from tfscourse.grading.export import export_grades as export_each_student
+
+    grades, left_out = export_each_student(root, outcomes)
+    for note in left_out:
+        print(f"export: {note}")
+    return grades
 
 
 def ensure_released(root: Path, names: list[str]) -> None:
@@ -118,7 +110,7 @@ def run_grade(root: Path, names: list[str], *, workers: int | None = None, limit
         print(f"{steps[0]}writing feedback into feedback/ (hidden tests removed)")
         generate_feedback(root, outcomes)
     print(f"{steps[1]}exporting grades")
-    grades = export_grades(root)
+    grades = export_grades(root, outcomes)
     status.write_summary(root / "grading_summary.csv", outcomes)
     runner.print_report(root, outcomes)
     print(f"grades: {grades.relative_to(root)}  summary with statuses: grading_summary.csv  feedback: feedback/")

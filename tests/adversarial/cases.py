@@ -10,7 +10,10 @@ server on the host's loopback), written into the payloads that try to reach them
 ``score`` is the expected autograded score: a number, ``None`` (no score: the
 submission could not be graded, never shown as 0) or ``"as_control"`` (the same
 score as the ``control_wrong_softmax`` submission, which makes the same mistake
-without cheating) or ``"any"`` (not checked: the student's own code broke, or the
+without cheating), ``"before:GRADE_ID"`` (the points of the test cells before that
+answer cell: the rest of the notebook did not run), ``"some"`` (a score, less than
+full marks: graded up to a time limit that depends on the machine's speed) or
+``"any"`` (not checked: the student's own code broke, or the
 score is left to the instructor's review of the tamper report). Run ``python -m tests.adversarial.cases OUT/`` to write the
 notebooks out for a look (one folder per case).
 """
@@ -32,7 +35,7 @@ NOTEBOOK = "self_attention.ipynb"
 @dataclass(frozen=True)
 class Case:
     name: str
-    status: str  # expected status in grading_summary.csv
+    status: str  # expected status in grading_summary.csv ("A or B": either, depending on the machine's speed)
     score: float | str | None  # see the module docstring
     why: str
 
@@ -42,7 +45,8 @@ CASES = [
     Case("correct_twin", "graded", FULL, "a second correct submission in the same batch"),
     Case("infinite_loop", "timed out", FULL, "an endless loop after softmax: the cell is interrupted, the rest is graded"),
     Case("memory_bomb", "out of memory", FULL, "allocates 8 GB after causal_mask: MemoryError at the limit"),
-    Case("fork_bomb", "suspicious", "any", "forks until the process limit (children sleep): stopped there, flagged"),
+    Case("fork_bomb", "suspicious or timed out", "any", "forks until the process limit (children sleep): stopped there, "
+         "flagged; timed out where forking a few hundred copies of the kernel takes longer than the cell limit"),
     Case("os_exit", "kernel died", None, "os._exit(1) in the last answer cell: no grades, no ordinary 0"),
     Case("sys_exit", "suspicious", FULL, "sys.exit() in an answer cell: IPython catches it, the process exit is flagged"),
     Case("huge_output", "graded", FULL, "prints 5 MB on one line and 20000 lines: the autograded notebook keeps 100 kB per output"),
@@ -59,6 +63,27 @@ CASES = [
     Case("wrong_name", "repaired", FULL, "saved as 'Self_Attention (1).ipynb'"),
     Case("reads_others", "suspicious", FULL, "tries to read and write other students, the gradebook, course/"),
     Case("network", "suspicious", FULL, "tries to open TCP connections to the host's loopback and the internet"),
+    Case("links_out", "suspicious", FULL, "plants symbolic and hard links in its folder toward a root-only canary file, "
+         "the gradebook, another student's notebook and the master notebook, for the grader to write or read through"),
+    Case("html_payload", "graded", FULL, "HTML, JavaScript, SVG and markdown outputs, a written answer, a raw cell and "
+         "cell tags that carry scripts: nothing of it may run in the feedback or formgrader"),
+    Case("leaks_hidden", "suspicious", FULL, "a post_run_cell hook prints every cell it ran and an answer prints In: "
+         "the hidden tests must not reach the feedback"),
+    Case("test_marked_solution", "repaired", "as_control", "wrong softmax; its test cell marked as an answer "
+         "(\"solution\": true) and emptied"),
+    Case("test_marked_ungraded", "repaired", "as_control", "wrong softmax; its test cell marked \"grade\": false"),
+    Case("ignores_interrupt", "timed out", "before:causal_mask", "an endless loop that swallows KeyboardInterrupt in "
+         "causal_mask: the kernel is ended, the tests before it keep their points"),
+    Case("slow_cells", "timed out", "some", "every answer cell sleeps just under the cell limit: the submission's limit "
+         "stops it, with the points earned before"),
+    Case("tmp_filler", "graded", FULL, "writes up to 3 GB into /tmp and /dev/shm (memory the address-space limit "
+         "does not see): the sandbox's /tmp is capped"),
+    Case("many_files", "graded", FULL, "leaves 3000 files and a 30 MB file in its folder: only a few small "
+         "allowed files come back"),
+    Case("image_flood", "graded", FULL, "displays 20 images of 3 MB each: each image over the cap becomes a note"),
+    Case("bad_ipynb_left", "suspicious", FULL, "leaves a broken .ipynb in its folder (it once stopped everyone's feedback); the .ipynb path is flagged"),
+    Case("huge_cell", "out of memory", "any", "a 12 MB answer cell: the grader checks it within limits and flags it "
+         "instead of scanning it; the kernel runs out of memory compiling it"),
 ]
 BY_NAME = {c.name: c for c in CASES}
 
@@ -105,6 +130,99 @@ SAVE = '''
 with open("probe.json", "w") as _f:
     json.dump(_probe, _f)
 '''
+
+
+ASSIGNMENT_FOLDER = "01_self_attention"
+SCRIPT = "document.title = 'PWNED'; window.__pwned = true"
+
+LINKS = '''
+import json, os
+_targets = {{"self_attention.ipynb": {canary!r}, "gradebook.db": {root!r} + "/gradebook.db", "notes.txt": {other!r},
+            "master.json": {master!r}, "probe.json": {canary!r}}}
+_made = {{}}
+for _name, _target in _targets.items():
+    for _kind, _link in (("symlink", os.symlink), ("hardlink", os.link)):
+        _as = _name if _kind == "symlink" else "hard_" + _name + ".txt"
+        try:
+            _link(_target, _as)
+            _made[_as] = _kind
+        except OSError as _e:
+            _made[_as] = str(_e)
+os.symlink("/", "root.txt")
+with open("links.json", "w") as _f:
+    json.dump(_made, _f)
+'''
+
+HTML_OUTPUTS = f"""
+from IPython.display import HTML, SVG, Javascript, Markdown, display
+display(HTML({f'<script>{SCRIPT}</script><img src=x onerror="{SCRIPT}">'!r}))
+display(Javascript({SCRIPT!r}))
+display(SVG({f'<svg xmlns="http://www.w3.org/2000/svg"><script>{SCRIPT}</script></svg>'!r}))
+display(Markdown({f'[click me](javascript:window.__pwned=true) <img src=x onerror="{SCRIPT}">'!r}))
+display({{"image/png": {f'x" onerror="{SCRIPT}'!r}, "text/plain": "a picture"}}, raw=True)
+"""
+HTML_ANSWER = (f"<script>{SCRIPT}</script>\n\n<img src=x onerror=\"{SCRIPT}\">\n\n"
+               "[a link](javascript:window.__pwned=true) ![a picture](javascript:window.__pwned=true)\n")
+
+HOOK = '''
+from IPython import get_ipython
+
+
+def _echo(result):
+    print("ran:", result.info.raw_cell)
+
+
+get_ipython().events.register("post_run_cell", _echo)
+'''
+
+SWALLOW = '''
+import time
+while True:
+    try:
+        time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+'''
+
+TMP_FILLER = '''
+import json, os
+_written = {}
+for _folder in ("/tmp", "/dev/shm"):
+    _written[_folder] = 0
+    _chunk = b"x" * 2**20  # written a megabyte at a time: the kernel's own memory stays small
+    try:
+        for _i in range(30):
+            with open(f"{_folder}/fill{_i}", "wb") as _f:
+                for _ in range(100):
+                    _f.write(_chunk)
+                    _written[_folder] += len(_chunk)
+    except OSError:
+        pass
+    for _i in range(30):
+        if os.path.exists(f"{_folder}/fill{_i}"):
+            os.remove(f"{_folder}/fill{_i}")
+with open("tmpfill.json", "w") as _f:
+    json.dump(_written, _f)
+'''
+
+MANY_FILES = '''
+for _i in range(3000):
+    with open(f"f{_i}.txt", "w") as _f:
+        _f.write("x")
+with open("big.txt", "wb") as _f:
+    for _ in range(30):
+        _f.write(b"x" * 2**20)
+'''
+
+IMAGE_FLOOD = '''
+import base64, os
+from IPython.display import display
+for _i in range(20):
+    display({"image/png": base64.b64encode(os.urandom(3_000_000)).decode(), "text/plain": "noise"}, raw=True)
+'''
+
+ANSWER_CELLS = ("softmax", "scaled_dot_product_attention", "cat_answers", "self_attention", "positional_encoding",
+                "argmax_attention", "extraction_matrix", "weight_on_a", "causal_mask", "attention_flops", "concept_answers")
 
 
 def build(name: str, release, master, probe: dict) -> dict[str, bytes]:
@@ -169,6 +287,49 @@ def build(name: str, release, master, probe: dict) -> dict[str, bytes]:
         _append(nb, "attention_flops", PROBE.format(**probe) + SAVE)
     elif name == "network":
         _append(nb, "attention_flops", PROBE.format(**probe) + NET.format(**probe) + SAVE)
+    elif name == "links_out":
+        root = probe["root"]
+        _append(nb, "attention_flops", LINKS.format(
+            root=root, canary=f"{root}/canary.txt", other=f"{root}/submitted/correct/{ASSIGNMENT_FOLDER}/{NOTEBOOK}",
+            master=f"{root}/course/{ASSIGNMENT_FOLDER}/{NOTEBOOK}"))
+    elif name == "html_payload":
+        _append(nb, "attention_flops", HTML_OUTPUTS)
+        _cell(nb, "juventus_discussion").source = HTML_ANSWER
+        raw = nbformat.v4.new_raw_cell(f"<script>{SCRIPT}</script>")
+        raw.metadata = {"format": "text/html", "raw_mimetype": "text/html"}
+        nb.cells.append(raw)
+        _cell(nb, "timing_plot").metadata["tags"] = [f'x" onmouseover="{SCRIPT}']
+        nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0,
+                                  "state": {"w1": {"model_name": "HTMLModel", "model_module": "@jupyter-widgets/controls",
+                                                   "model_module_version": "2.0.0",
+                                                   "state": {"value": f"<img src=x onerror=\"{SCRIPT}\">"}}}}}
+    elif name == "leaks_hidden":
+        _append(nb, "softmax", HOOK)
+        _append(nb, "concept_answers", "print(In)")
+        nb.cells.append(nbformat.v4.new_code_cell("raise ValueError(str(In))"))
+    elif name in ("test_marked_solution", "test_marked_ungraded"):
+        _cell(nb, "softmax").source = WRONG_SOFTMAX
+        test = _cell(nb, "test_softmax")
+        if name == "test_marked_solution":
+            test.metadata["nbgrader"]["solution"] = True
+            test.source = "pass"
+        else:
+            test.metadata["nbgrader"]["grade"] = False
+    elif name == "ignores_interrupt":
+        _append(nb, "causal_mask", SWALLOW)
+    elif name == "slow_cells":
+        for gid in ANSWER_CELLS:
+            _append(nb, gid, "import time\ntime.sleep(19)")
+    elif name == "tmp_filler":
+        _append(nb, "attention_flops", TMP_FILLER)
+    elif name == "many_files":
+        _append(nb, "concept_answers", MANY_FILES)
+    elif name == "image_flood":
+        _append(nb, "attention_flops", IMAGE_FLOOD)
+    elif name == "bad_ipynb_left":
+        _append(nb, "attention_flops", "with open('broken.ipynb', 'w') as _f:\n    _f.write('{not json')")
+    elif name == "huge_cell":
+        _append(nb, "softmax", "# " + "x" * 12_000_000)
     else:
         raise KeyError(name)
     return {files_name: nbformat.writes(nb).encode()}

@@ -5,7 +5,10 @@ Built on nbgrader 0.9.6 (its gradebook, formgrader and commands keep working):
     runner.py       ``tfscourse grade``: bundles, jobs, dispatch, merge, summary
     job.py          grade one submission in a private course copy (the unit of work)
     worker.py       the process that runs nbgrader autograde for one job
+    execute.py      nbgrader's Execute step with a deadline per submission
     sandbox.py      bubblewrap + own uid + rlimits around every student kernel
+    untrusted.py    files the kernel left, read without links; parsing in a limited subprocess
+    outputs.py      executed notebooks rebuilt safe: outputs capped, no student HTML or script
     repair.py       check and repair submitted notebooks against the release
     tamper.py       static scan for monkeypatching, frame inspection, exits...
     status.py       statuses, summary CSV and table
@@ -13,5 +16,6 @@ Built on nbgrader 0.9.6 (its gradebook, formgrader and commands keep working):
     templates.py    per-assignment template gradebook and release notebooks
     workers.py      N jobs at a time on this machine, progress bar
     distributed.py  the same on a Dask cluster (gradebook in PostgreSQL)
-    feedback.py     feedback HTML without hidden tests
+    feedback.py     feedback HTML without hidden tests, one submission at a time
+    export.py       grades.csv, one student at a time when the whole export fails
 """

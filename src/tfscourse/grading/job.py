@@ -5,13 +5,19 @@ Dask worker elsewhere. A ``Job`` carries everything needed (the submitted files,
 the release notebooks, a template gradebook holding only this assignment), so it
 needs no shared file system and never touches the course's gradebook:
 
-1. check and repair the notebooks (``repair.py``), scan them for tampering (``tamper.py``);
+1. check and repair the notebooks (``repair.py``), scan them for tampering (``tamper.py``),
+   in a subprocess with memory and time limits (``untrusted.py``);
 2. build ``TMP/course/`` with its own ``nbgrader_config.py`` and SQLite gradebook,
-   and a kernelspec that starts the kernel in the sandbox (``sandbox.py``);
+   a kernelspec that starts the kernel in the sandbox (``sandbox.py``), and the
+   kernel's scratch folder: the kernel sees it at the path of its autograded folder,
+   so nbgrader (privileged) and the kernel never write into the same folder;
 3. run ``python -m tfscourse.grading.worker TMP`` (nbgrader autograde, in its own
-   process group) under a wall-clock limit and a memory watchdog;
+   process group, cells run by ``execute.BoundedExecute`` against the submission's
+   deadline) under a wall-clock backstop and a memory watchdog;
 4. return a plain dict: flags, repairs, findings, the grades read from the private
-   gradebook, and the autograded files. The parent merges it (``merge.py``).
+   gradebook, the executed notebooks made safe (``outputs.py``, by the watched
+   worker) and the few allowed files the kernel left (``untrusted.collect``).
+   The parent merges it (``merge.py``).
 
 Example:
     >>> result = run_job(job, Limits(timeout=30, memory_mb=1500))  # doctest: +SKIP
@@ -21,7 +27,7 @@ Example:
 
 from __future__ import annotations
 
-import itertools
+import base64
 import json
 import os
 import shutil
@@ -29,14 +35,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfscourse.grading import repair, sandbox, status, tamper, templates
+from tfscourse.grading import sandbox, status, tamper, templates, untrusted
 
-MAX_COPY_BACK = 5 * 2**20  # autograded files larger than this are not copied back
+MAX_COPY_BACK = 5 * 2**20  # files nbgrader wrote into the autograded folder larger than this are not copied back
+BACKSTOP = 60.0  # seconds past the submission's limit before the whole worker is killed (nbgrader's own saving)
 
 
 @dataclass
@@ -46,6 +52,7 @@ class Limits:
     timeout: float = 900.0  # wall-clock seconds for the whole submission (the slowest solution needs ~2 min)
     memory_mb: int = 3072  # kernel address space and watchdog limit (torch training peaks ~1.5 GB)
     cell_timeout: int = 60  # seconds per cell (nbgrader_config.py), interrupted and graded on
+    tmp_mb: int = 256  # the sandbox's in-memory /tmp, counted on top of memory_mb
     nproc: int = 256  # processes and threads per sandbox
     sandbox: bool = True  # False: run without bubblewrap (only with --no-sandbox, for debugging)
 
@@ -63,24 +70,6 @@ class Job:
     course_id: str = "course"
 
 
-_uid_lock = threading.Lock()
-_uids_in_use: set[int] = set()
-
-
-def _take_uid() -> int:
-    """A user id no other sandbox of this process uses (61000 + pid-based block + slot)."""
-    base = 61000 + (os.getpid() % 64) * 64
-    with _uid_lock:
-        uid = next(u for u in itertools.count(base) if u not in _uids_in_use)
-        _uids_in_use.add(uid)
-        return uid
-
-
-def _give_uid(uid: int) -> None:
-    with _uid_lock:
-        _uids_in_use.discard(uid)
-
-
 CONFIG = templates.COURSE_CONFIG + '''c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.Execute.timeout = {cell_timeout}
@@ -90,37 +79,52 @@ c.OverwriteCells.add_missing_cells = True
 c.KernelManager.transport = "ipc"
 c.KernelManager.ip = {ip!r}
 c.KernelManager.connection_file = {conn!r}
+c.Autograde.autograde_preprocessors = [
+    "tfscourse.grading.execute.BoundedExecute", "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 '''
 
 
-def _write_course(tmp: Path, job: Job, notebooks: dict, limits: Limits, uid: int) -> None:
+def _write_course(tmp: Path, job: Job, notebooks: dict[str, str], limits: Limits, uid: int) -> Path:
+    """The private course, the kernel's scratch folder and its sandbox policy; returns the scratch folder.
+
+    Only the notebooks go into ``submitted/``: files a student hands in next to them
+    never reach the kernel (a ``numpy.py`` there would shadow numpy).
+    """
     course = tmp / "course"
     sub = course / "submitted" / job.student / job.assignment
     sub.mkdir(parents=True)
-    for rel, data in job.files.items():
-        if not rel.endswith(".ipynb") and "/" not in rel and not rel.startswith("."):
-            (sub / rel).write_bytes(data)
-    for stem, nb in notebooks.items():
-        (sub / f"{stem}.ipynb").write_text(json.dumps(nb, indent=1))
+    for stem, text in notebooks.items():
+        (sub / f"{stem}.ipynb").write_text(text)
     source = course / "source" / job.assignment
     source.mkdir(parents=True)
-    for rel, data in job.extra_files.items():
-        (source / rel).parent.mkdir(parents=True, exist_ok=True)
-        (source / rel).write_bytes(data)
+    scratch = sandbox.make_scratch(tmp, uid)
+    for rel, data in job.extra_files.items():  # the assignment's data files: for nbgrader, and for the kernel
+        for folder in (source, scratch):
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(data)
+    if os.geteuid() == 0:
+        for path in scratch.rglob("*"):
+            os.chown(path, uid, uid, follow_symlinks=False)
     (course / "gradebook.db").write_bytes(job.template_db)
-    sockets = tmp / "kernel"
+    sockets, conn = tmp / "kernel", tmp / "conn"
     sockets.mkdir()
-    sockets.chmod(0o777)
+    sockets.chmod(0o777)  # the kernel creates its ipc sockets here; nothing privileged writes here
+    conn.mkdir(mode=0o755)  # the connection file: written by nbgrader, read-only for the kernel
     cell_timeout = int(max(5, min(limits.cell_timeout, limits.timeout / 3)))
     (course / "nbgrader_config.py").write_text(CONFIG.format(
         root=str(course), course_id=job.course_id, db=str(course / "gradebook.db"),
         cell_timeout=cell_timeout, kernel=sandbox.KERNEL_NAME, ip=str(sockets / "k"),
-        conn=str(sockets / "connection.json"),
+        conn=str(conn / "connection.json"),
     ))
     workdir = course / "autograded" / job.student / job.assignment
     policy = sandbox.Policy(
-        workdir=str(workdir), socket_dir=str(sockets), readonly=sandbox.python_folders(), uid=uid,
-        memory_mb=limits.memory_mb, nproc=limits.nproc, sandbox=limits.sandbox,
+        workdir=str(workdir), scratch=str(scratch), socket_dir=str(sockets), conn_dir=str(conn),
+        etc_dir=str(sandbox.write_etc(tmp / "etc", uid)), readonly=sandbox.python_folders(), uid=uid,
+        memory_mb=limits.memory_mb, tmp_mb=limits.tmp_mb, nproc=limits.nproc, sandbox=limits.sandbox,
         env={
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "NBGRADER_EXECUTION": "autograde",
             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -128,6 +132,7 @@ def _write_course(tmp: Path, job: Job, notebooks: dict, limits: Limits, uid: int
         },
     )
     sandbox.write_kernelspec(tmp / "jupyter", sandbox.write_policy(tmp / "policy.json", policy))
+    return scratch
 
 
 def _tree(pid: int):
@@ -172,8 +177,8 @@ def _kill(procs) -> None:
             pass
 
 
-def _supervise(cmd: list[str], env: dict, limits: Limits, log_path: Path) -> str:
-    """Run the worker; return '' when it ended by itself, else the flag it was killed for."""
+def _supervise(cmd: list[str], env: dict, limits: Limits, log_path: Path, seconds: float) -> str:
+    """Run the worker for at most ``seconds``; return '' when it ended by itself, else the flag it was killed for."""
     # the worker itself holds a few hundred MB (nbgrader, nbclient): allow it on top of the kernel's limit
     ceiling = limits.memory_mb + 1024
     with log_path.open("wb") as log:
@@ -183,7 +188,7 @@ def _supervise(cmd: list[str], env: dict, limits: Limits, log_path: Path) -> str
         while proc.poll() is None:
             time.sleep(0.2)
             procs = _tree(proc.pid)
-            if time.monotonic() - start > limits.timeout:
+            if time.monotonic() - start > seconds:
                 killed = status.TIMED_OUT
             elif _rss_mb(procs) > ceiling and _pss_mb(procs) > ceiling:
                 killed = status.OUT_OF_MEMORY
@@ -193,36 +198,6 @@ def _supervise(cmd: list[str], env: dict, limits: Limits, log_path: Path) -> str
     return killed
 
 
-def _scan_outputs(notebook: dict) -> list[str]:
-    """Flags from an executed notebook: MemoryError -> out of memory, interrupted cell -> timed out."""
-    flags = []
-    for cell in notebook.get("cells", []):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") != "error":
-                continue
-            if out.get("ename") == "MemoryError":
-                flags.append(status.OUT_OF_MEMORY)
-            if out.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
-                flags.append(status.TIMED_OUT)
-    return flags
-
-
-def _shrink_outputs(notebook: dict, limit: int = 100_000) -> bool:
-    """Cut stream and text outputs longer than ``limit`` characters (a huge print); True when cut."""
-    cut = False
-    for cell in notebook.get("cells", []):
-        for out in cell.get("outputs", []):
-            targets = [(out, "text")] + [(out.get("data", {}), k) for k in ("text/plain", "text/html")]
-            for holder, key in targets:
-                text = holder.get(key)
-                if isinstance(text, list):
-                    text = "".join(text)
-                if isinstance(text, str) and len(text) > limit:
-                    holder[key] = text[:limit] + f"\n... [output cut: {len(text)} characters in all]\n"
-                    cut = True
-    return cut
-
-
 def failed_result(job: Job, error: BaseException) -> dict:
     """The result of a job whose grader (not the submission) failed: status ``failed to run``."""
     return {"assignment": job.assignment, "student": job.student, "flags": [status.FAILED], "repairs": [],
@@ -230,30 +205,67 @@ def failed_result(job: Job, error: BaseException) -> dict:
             "files": {}, "timestamp": None, "seconds": 0.0}
 
 
+def _check(job: Job, result: dict) -> dict[str, str]:
+    """Repair and scan the submission in a limited subprocess; the notebooks to grade (stem -> JSON text)."""
+    payload = {"files": {name: base64.b64encode(data).decode() for name, data in job.files.items() if name.endswith(".ipynb")},
+               "releases": job.releases}
+    try:
+        checked = untrusted.run_limited("check", payload)
+    except untrusted.LimitExceeded as why:
+        result["flags"].append(status.INVALID)
+        result["detail"] = f"the submission could not be checked within the limits: {why}"
+        return {}
+    notebooks = {}
+    for stem, c in checked.items():
+        result["repairs"] += [f"{stem}: {r}" for r in c["repairs"]] if len(checked) > 1 else c["repairs"]
+        if c["invalid"]:
+            result["flags"].append(status.INVALID)
+            result["detail"] = f"{stem}: {c['invalid']}"
+            continue
+        notebooks[stem] = c["notebook"]
+        result["findings"] += c["findings"]
+    return notebooks
+
+
+def _collect(tmp: Path, scratch: Path, job: Job, worker: dict, result: dict) -> None:
+    """The executed notebooks (made safe by the worker), nbgrader's other files, the allowed files the kernel left."""
+    folder = tmp / "course" / "autograded" / job.student / job.assignment
+    for path in sorted(folder.rglob("*")):  # written by nbgrader only: the kernel never saw this folder
+        rel = str(path.relative_to(folder))
+        if not path.is_file() or path.is_symlink():
+            continue
+        if path.suffix == ".ipynb":
+            safe = worker.get("safe", {}).get(rel)
+            if safe is None:
+                continue
+            result["flags"] += safe["flags"]
+            if any("cut" in note or "replaced" in note for note in safe["notes"]):
+                result["detail"] = "huge output cut in the autograded notebook"
+            result["files"][rel] = (tmp / "safe" / rel).read_bytes()
+        elif path.stat().st_size <= MAX_COPY_BACK:
+            result["files"][rel] = path.read_bytes()
+    left, skipped = untrusted.collect(scratch)
+    for name, data in left.items():
+        if name not in result["files"] and name not in job.extra_files:
+            result["files"][name] = data
+    if skipped:
+        note = f"{len(skipped)} file(s) the kernel left were not copied back (e.g. {skipped[0]})"
+        result["detail"] = f"{result['detail']}; {note}" if result["detail"] else note
+
+
 def run_job(job: Job, limits: Limits | None = None) -> dict:
     """Grade one submission; never raises for anything the submission does."""
-    import nbformat
-
     limits = limits or Limits()
     start = time.monotonic()
     result = {"assignment": job.assignment, "student": job.student, "flags": [], "repairs": [],
               "findings": [], "detail": "", "notebooks": {}, "files": {}, "timestamp": None}
 
     def done():
+        result["flags"] = list(dict.fromkeys(result["flags"]))
         result["seconds"] = time.monotonic() - start
         return result
 
-    releases = {stem: nbformat.reads(text, as_version=4) for stem, text in job.releases.items()}
-    checked = repair.check_and_repair(job.files, releases)
-    notebooks = {}
-    for stem, c in checked.items():
-        result["repairs"] += [f"{stem}: {r}" for r in c.repairs] if len(checked) > 1 else c.repairs
-        if c.invalid:
-            result["flags"].append(status.INVALID)
-            result["detail"] = f"{stem}: {c.invalid}"
-            continue
-        notebooks[stem] = c.notebook
-        result["findings"] += tamper.scan_notebook(c.notebook)
+    notebooks = _check(job, result)
     if result["repairs"]:
         result["flags"].append(status.REPAIRED)
     if tamper.is_suspicious(result["findings"]):
@@ -261,16 +273,17 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
     if not notebooks:
         return done()
 
-    uid = _take_uid()
     tmp = Path(tempfile.mkdtemp(prefix=f"tfsgrade-{job.student[:20]}-"))
     tmp.chmod(0o711)
     try:
-        _write_course(tmp, job, notebooks, limits, uid)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "TFSCOURSE_DB"))}
-        env.update(JUPYTER_PATH=str(tmp / "jupyter"), JUPYTER_RUNTIME_DIR=str(tmp / "kernel"),
-                   JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"), JUPYTER_PLATFORM_DIRS="1")
-        cmd = [sys.executable, "-m", "tfscourse.grading.worker", str(tmp), job.assignment, job.student]
-        killed = _supervise(cmd, env, limits, tmp / "worker.log")
+        with sandbox.UidLease() as uid:
+            scratch = _write_course(tmp, job, notebooks, limits, uid)
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "TFSCOURSE_DB"))}
+            env.update(JUPYTER_PATH=str(tmp / "jupyter"), JUPYTER_RUNTIME_DIR=str(tmp / "kernel"),
+                       JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"), JUPYTER_PLATFORM_DIRS="1")
+            budget = max(1.0, limits.timeout - (time.monotonic() - start))
+            cmd = [sys.executable, "-m", "tfscourse.grading.worker", str(tmp), job.assignment, job.student, f"{budget:.1f}"]
+            killed = _supervise(cmd, env, limits, tmp / "worker.log", budget + BACKSTOP)
         log = (tmp / "worker.log").read_text(errors="replace")
         if killed:
             result["flags"].append(killed)
@@ -290,26 +303,12 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
             return done()
         result["notebooks"] = worker["notebooks"]
         result["timestamp"] = worker.get("timestamp")
-        folder = tmp / "course" / "autograded" / job.student / job.assignment
-        for path in sorted(folder.rglob("*")):
-            if not path.is_file() or path.is_symlink():
-                continue
-            rel = str(path.relative_to(folder))
-            if path.suffix == ".ipynb":
-                nb = json.loads(path.read_text())
-                result["flags"] += _scan_outputs(nb)
-                if _shrink_outputs(nb):
-                    result["detail"] = "huge output cut in the autograded notebook"
-                result["files"][rel] = json.dumps(nb, indent=1).encode()
-            elif path.stat().st_size <= MAX_COPY_BACK:
-                result["files"][rel] = path.read_bytes()
-        result["flags"] = list(dict.fromkeys(result["flags"]))
+        _collect(tmp, scratch, job, worker, result)
         return done()
     except Exception as error:  # noqa: BLE001 - a grader bug must not stop the batch
         result["flags"].append(status.FAILED)
         result["detail"] = f"grader error: {type(error).__name__}: {error}"[:300]
         return done()
     finally:
-        _give_uid(uid)
         if not os.environ.get("TFSCOURSE_KEEP_JOBS"):  # keep the private course to debug the grader
             shutil.rmtree(tmp, ignore_errors=True)

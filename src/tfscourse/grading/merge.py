@@ -55,6 +55,8 @@ def merge_result(db_url: str, result: dict, root: Path | None = None, autograded
             shutil.rmtree(folder)
         if result.get("files"):
             for rel, data in result["files"].items():
+                if Path(rel).is_absolute() or ".." in Path(rel).parts:
+                    continue  # never written outside the submission's folder, whatever a result holds
                 target = folder / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)

@@ -20,7 +20,12 @@ What is checked and repaired:
   copies of locked or test cells are removed;
 * retyped cells (an answer cell turned into markdown or raw): the release type comes back;
 * deleted cells: the release cell is put back where it was (an answer cell gets the
-  release stub, so it scores what an unanswered cell scores).
+  release stub, so it scores what an unanswered cell scores);
+* changed metadata: every cell with a release grade_id gets the release's nbgrader
+  metadata back (a test cell marked ``"solution": true`` or ``"grade": false`` by the
+  student is a test cell again), and nbgrader metadata without a grade_id is removed
+  (nbgrader would refuse the notebook);
+* a file larger than ``MAX_NOTEBOOK_BYTES`` is invalid without being parsed.
 
 Example:
     >>> checked = check_and_repair({"nb.ipynb": b"{not json"}, {"nb": release_nb})  # doctest: +SKIP
@@ -37,6 +42,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+MAX_NOTEBOOK_BYTES = 20 * 2**20  # the largest example submission is 72 kB; outputs with pictures add a few MB
 _DEFINED = re.compile(r"^\s*(?:def|class)\s+(\w+)|^(\w+)\s*=", re.M)
 
 
@@ -117,7 +123,10 @@ def repair_cells(nb, release, repairs: list[str]):
             by_id.setdefault(gid, []).append(i)
         elif gid:
             cell.metadata.pop("nbgrader", None)
-            repairs.append(f"cell {gid}: unknown grade_id removed (kept as an ordinary cell)")
+            repairs.append(f"cell {gid!s:.60}: unknown grade_id removed (kept as an ordinary cell)")
+        elif "nbgrader" in cell.get("metadata", {}) and _meta(cell):
+            cell.metadata.pop("nbgrader", None)
+            repairs.append(f"cell {i}: nbgrader metadata without a grade_id removed")
     drop: set[int] = set()
     for gid, places in by_id.items():
         if len(places) < 2:
@@ -170,7 +179,13 @@ def repair_cells(nb, release, repairs: list[str]):
             repairs.append(f"cell {gid}: type changed back from {cell.cell_type} to {new.cell_type}")
             nb.cells[i] = new
 
-    # 4. deleted cells: put the release cell back after its matched predecessor
+    # 4. metadata changed by the student: the release's, for every grade_id
+    for cell in nb.cells:
+        gid = _gid(cell)
+        if gid in rel_by_id and _meta(cell) != _meta(rel_by_id[gid]):
+            _restore(cell, rel_by_id[gid], repairs, "changed in the submission")
+
+    # 5. deleted cells: put the release cell back after its matched predecessor
     for gid in order:
         if gid in present:
             continue
@@ -202,6 +217,9 @@ def _window(nb, before: str | None, after: str | None) -> list:
 def check_notebook(name: str, data: bytes, release) -> Checked:
     """Parse, validate and repair one submitted notebook against its release version."""
     out = Checked(name)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        out.invalid = f"the file has {len(data) / 2**20:.0f} MB; the limit is {MAX_NOTEBOOK_BYTES // 2**20} MB"
+        return out
     try:
         raw = json.loads(data.decode("utf-8", errors="replace"))
     except json.JSONDecodeError as error:

@@ -17,6 +17,7 @@ Rules (high):
                      ``os.abort``, ``SystemExit``, ``os.fork``
     escape           ``subprocess``, ``ctypes``, ``socket``, ``urllib``, ``requests``,
                      shell escapes ``!cmd``, paths to the gradebook or other students
+    huge-cell        a cell longer than ``MAX_SCANNED_SOURCE`` characters: not parsed, to review
 Rules (info):
     syntax-error     the cell does not parse (it will fail when run, nothing to scan)
 
@@ -187,8 +188,13 @@ def _strip_magics(source: str) -> tuple[str, list[dict]]:
     return "\n".join(lines), found
 
 
+MAX_SCANNED_SOURCE = 200_000  # characters; the longest solution cell of the course has a few thousand
+
+
 def scan_source(source: str) -> list[dict]:
     """Findings for one cell's source (without the cell name)."""
+    if len(source) > MAX_SCANNED_SOURCE:  # parsing it could take minutes and gigabytes
+        return [_finding(1, "huge-cell", f"{len(source)} characters, not scanned")]
     code, found = _strip_magics(source)
     try:
         tree = ast.parse(code)

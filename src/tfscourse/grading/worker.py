@@ -1,17 +1,21 @@
-"""``python -m tfscourse.grading.worker TMP ASSIGNMENT STUDENT``: nbgrader autograde in a private course.
+"""``python -m tfscourse.grading.worker TMP ASSIGNMENT STUDENT SECONDS``: nbgrader autograde in a private course.
 
 Started by ``job.py`` in its own process group, with ``TMP/course/nbgrader_config.py``
-pointing at a private SQLite gradebook and the sandboxed kernelspec. Writes
+pointing at a private SQLite gradebook and the sandboxed kernelspec. The cells run
+until ``SECONDS`` from now (``execute.BoundedExecute``), then the rest is not run. Writes
 ``TMP/result.json``: ``success``, nbgrader's log and error, the submission timestamp
 and, per notebook, ``grades`` (grade_id -> [auto_score, needs_manual_grade]),
-``comments`` (grade_id -> auto_comment) and ``late_penalty``.
+``comments`` (grade_id -> auto_comment) and ``late_penalty``; and each executed
+notebook made safe (``outputs.make_safe``) into ``TMP/safe/``, its flags and notes
+in ``safe`` of the result. This process is watched by ``job.py`` (memory, wall clock),
+so a notebook whose outputs would blow up the parsing costs this job only.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
+import time
 from pathlib import Path
 
 
@@ -33,14 +37,32 @@ def read_grades(db_url: str, assignment: str, student: str) -> dict:
     return out
 
 
-def main(tmp: str, assignment: str, student: str) -> int:
+def make_safe_copies(folder: Path, target: Path) -> dict:
+    """Each executed notebook in ``folder`` made safe into ``target``; name -> {flags, notes}."""
+    from tfscourse.grading import outputs
+
+    found = {}
+    target.mkdir(exist_ok=True)
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = json.loads(path.read_text(errors="replace"))
+        flags = outputs.scan(nb)
+        notes = outputs.make_safe(nb)
+        (target / path.name).write_text(json.dumps(nb, indent=1))
+        found[path.name] = {"flags": flags, "notes": notes}
+    return found
+
+
+def main(tmp: str, assignment: str, student: str, seconds: str) -> int:
+    from tfscourse.grading.untrusted import skip_iri_grammar
+
+    skip_iri_grammar()
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
-    os.umask(0o000)  # the sandboxed kernel runs as another user and must write in its autograded folder
     course = Path(tmp) / "course"
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.BoundedExecute.deadline = time.time() + float(seconds)
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(course)
     api = NbGraderAPI(coursedir=coursedir, config=config)
@@ -49,9 +71,10 @@ def main(tmp: str, assignment: str, student: str) -> int:
            "error": (result.get("error") or "")[-6000:]}
     if out["success"]:
         out.update(read_grades(coursedir.db_url, assignment, student))
+        out["safe"] = make_safe_copies(course / "autograded" / student / assignment, Path(tmp) / "safe")
     (Path(tmp) / "result.json").write_text(json.dumps(out))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))
+    sys.exit(main(*sys.argv[1:5]))
