@@ -6,7 +6,8 @@ the release notebooks, a template gradebook holding only this assignment), so it
 needs no shared file system and never touches the course's gradebook:
 
 1. check and repair the notebooks (``repair.py``), scan them for tampering (``tamper.py``);
-2. build ``TMP/course/`` with its own ``nbgrader_config.py`` and SQLite gradebook,
+2. build ``TMP/course/`` with its own SQLite gradebook and ``nbgrader_config.py``
+   (the course's, with the overrides listed in ``job_settings``),
    and a kernelspec that starts the kernel in the sandbox (``sandbox.py``);
 3. run ``python -m tfscourse.grading.worker TMP`` (nbgrader autograde, in its own
    process group) under a wall-clock limit and a memory watchdog;
@@ -34,6 +35,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfscourse import nbgrader_settings
 from tfscourse.grading import repair, sandbox, status, tamper, templates
 
 MAX_COPY_BACK = 5 * 2**20  # autograded files larger than this are not copied back
@@ -45,7 +47,7 @@ class Limits:
 
     timeout: float = 900.0  # wall-clock seconds for the whole submission (the slowest solution needs ~2 min)
     memory_mb: int = 3072  # kernel address space and watchdog limit (torch training peaks ~1.5 GB)
-    cell_timeout: int = 60  # seconds per cell (nbgrader_config.py), interrupted and graded on
+    cell_timeout: int | None = None  # seconds per cell, interrupted and graded on; None: nbgrader_config.py's
     nproc: int = 256  # processes and threads per sandbox
     sandbox: bool = True  # False: run without bubblewrap (only with --no-sandbox, for debugging)
 
@@ -60,7 +62,7 @@ class Job:
     releases: dict[str, str]  # notebook stem -> release notebook (JSON text)
     template_db: bytes  # SQLite gradebook that knows only this assignment (see templates.py)
     extra_files: dict[str, bytes] = field(default_factory=dict)  # non-notebook files of course/ASSIGNMENT/
-    course_id: str = "course"
+    settings: dict = field(default_factory=dict)  # the course's nbgrader_config.py (nbgrader_settings.load)
 
 
 _uid_lock = threading.Lock()
@@ -81,16 +83,27 @@ def _give_uid(uid: int) -> None:
         _uids_in_use.discard(uid)
 
 
-CONFIG = templates.COURSE_CONFIG + '''c.CourseDirectory.submitted_directory = "submitted"
-c.CourseDirectory.autograded_directory = "autograded"
-c.Execute.timeout = {cell_timeout}
-c.Execute.interrupt_on_timeout = True
-c.Execute.kernel_name = {kernel!r}
-c.OverwriteCells.add_missing_cells = True
-c.KernelManager.transport = "ipc"
-c.KernelManager.ip = {ip!r}
-c.KernelManager.connection_file = {conn!r}
-'''
+def job_settings(job: Job, limits: Limits, course: Path, sockets: Path) -> dict:
+    """The job's nbgrader configuration: the course's, with what grading in a private sandbox needs.
+
+    Overridden, and why:
+    - the folder, gradebook and layout (``templates.private_course``): the job's own copies;
+    - ``Execute.kernel_name``: the sandboxed kernelspec, so that student code never runs outside it;
+    - ``KernelManager`` transport, ip and connection file: Unix sockets in the folder shared with
+      the sandbox, which has no network;
+    - ``Execute.timeout``: at most a third of the submission's wall-clock limit (``Limits.timeout``,
+      at least 5 s), so that a slow cell is interrupted and graded on before the whole job is stopped;
+      ``Limits.cell_timeout``, when given, replaces the course's value;
+    - ``Execute.interrupt_on_timeout``: on, because the ``timed out`` status reads the interrupted cell.
+    """
+    course_limit = limits.cell_timeout or nbgrader_settings.cell_timeout(job.settings)
+    overrides = templates.private_course(course)
+    overrides["Execute"] = {
+        "kernel_name": sandbox.KERNEL_NAME, "timeout": int(max(5, min(course_limit, limits.timeout / 3))),
+        "interrupt_on_timeout": True,
+    }
+    overrides["KernelManager"] = {"transport": "ipc", "ip": str(sockets / "k"), "connection_file": str(sockets / "connection.json")}
+    return nbgrader_settings.derive(job.settings, overrides)
 
 
 def _write_course(tmp: Path, job: Job, notebooks: dict, limits: Limits, uid: int) -> None:
@@ -111,12 +124,7 @@ def _write_course(tmp: Path, job: Job, notebooks: dict, limits: Limits, uid: int
     sockets = tmp / "kernel"
     sockets.mkdir()
     sockets.chmod(0o777)
-    cell_timeout = int(max(5, min(limits.cell_timeout, limits.timeout / 3)))
-    (course / "nbgrader_config.py").write_text(CONFIG.format(
-        root=str(course), course_id=job.course_id, db=str(course / "gradebook.db"),
-        cell_timeout=cell_timeout, kernel=sandbox.KERNEL_NAME, ip=str(sockets / "k"),
-        conn=str(sockets / "connection.json"),
-    ))
+    nbgrader_settings.write(course, job_settings(job, limits, course, sockets))
     workdir = course / "autograded" / job.student / job.assignment
     policy = sandbox.Policy(
         workdir=str(workdir), socket_dir=str(sockets), readonly=sandbox.python_folders(), uid=uid,
