@@ -11,7 +11,7 @@ grading job) writes its own ``nbgrader_config.py`` from it:
 
 ``derive`` starts from every option of the course file and changes only the ones
 given; each caller says which and why. The settings are plain data (dicts, lists,
-strings, numbers), so that a grading job can carry them to a Dask worker on
+tuples, strings, numbers), so that a grading job can carry them to a Dask worker on
 another machine, where the course folder does not exist.
 """
 
@@ -28,11 +28,11 @@ PLAIN_TYPES = (str, int, float, bool, type(None))
 
 
 def _plain(value, where: str):
-    """``value`` as JSON-like data; a clear error for what a derived file could not reproduce."""
+    """``value`` as plain data (what ``repr`` writes back); a clear error for anything else."""
     if isinstance(value, PLAIN_TYPES):
         return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, (list, tuple)):  # a tuple stays one: traitlets' Tuple traits accept nothing else
+        return type(value)(_plain(item, f"{where}[{i}]") for i, item in enumerate(value))
     if isinstance(value, dict):
         return {str(key): _plain(item, f"{where}.{key}") for key, item in value.items()}
     hint = " (assign the whole list or dict instead of .append() / .update())" if type(value).__name__ == "LazyConfigValue" else ""
