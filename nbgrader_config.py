@@ -7,6 +7,13 @@ between installations:
     TFSCOURSE_DB_URL        the gradebook (default: SQLite file gradebook.db here;
                             e.g. postgresql://user@host/course for a big class)
     TFSCOURSE_CELL_TIMEOUT  seconds a single cell may run while grading (default 60)
+
+This file is the course's only nbgrader configuration. ``tfscourse grade`` and the
+tests' scratch courses write theirs from it (``tfscourse.nbgrader_settings``): every
+option set here reaches each grading job, which changes only its own folder and
+gradebook, the sandboxed kernel and its sockets, and caps a cell at a third of the
+submission's time limit. Give options plain values (text, numbers, lists, dicts):
+a job carries them to the machine that grades it.
 """
 
 import os

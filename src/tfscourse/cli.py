@@ -96,11 +96,10 @@ def cmd_demo(args) -> int:
 def cmd_grade(args) -> int:
     from tfscourse.cycle import run_grade
     from tfscourse.grading.job import Limits
-    from tfscourse.grading.runner import cell_timeout
 
     root = _course_root()
     names = [args.assignment] if args.assignment else list(notebooks.assignments(root))
-    limits = Limits(timeout=args.timeout, memory_mb=args.memory, cell_timeout=cell_timeout(root), sandbox=not args.no_sandbox)
+    limits = Limits(timeout=args.timeout, memory_mb=args.memory, sandbox=not args.no_sandbox)
     run_grade(root, names, workers=args.workers, limits=limits, distributed=args.distributed, feedback=not args.no_feedback)
     return 0
 

@@ -4,7 +4,9 @@
 
 1. generate every student version (``release/``) from the master notebooks in ``course/``;
 2. grade every submission (``submitted/<student>/<assignment>/``) with ``tfscourse.grading``:
-   each in its own sandboxed process, N at a time, checked and repaired first;
+   each in its own sandboxed process, N at a time, checked and repaired first. Where
+   bubblewrap cannot run, it says so and grades only the course's own example submissions
+   (``tfscourse.bundled_examples``), without the sandbox; every other one is skipped;
 3. write the feedback HTML (``feedback/``), without the hidden tests;
 4. export the grades (``grades.csv``, nbgrader's format) and a summary with a status per
    student and assignment (``grading_summary.csv``, see ``tfscourse.grading.status``),
@@ -19,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tfscourse import bundled_examples
 from tfscourse.grading import status
 from tfscourse.grading.job import Limits
 from tfscourse.grading.status import Outcome
@@ -97,15 +100,16 @@ def ensure_released(root: Path, names: list[str]) -> None:
 
 
 def run_grade(root: Path, names: list[str], *, workers: int | None = None, limits: Limits | None = None,
-              distributed: str | None = None, feedback: bool = True, steps: tuple[str, str] = ("", "")) -> list[Outcome]:
-    """Grade, write feedback, export; print the table and notes. Returns the outcomes."""
+              distributed: str | None = None, feedback: bool = True, steps: tuple[str, str] = ("", ""),
+              students: list[str] | None = None) -> list[Outcome]:
+    """Grade (``students``, default: everyone in submitted/), write feedback, export; print the table."""
     from tfscourse.grading import runner, sandbox
 
-    limits = limits or Limits(cell_timeout=runner.cell_timeout(root))
+    limits = limits or Limits()
     if limits.sandbox and (why := sandbox.available()):
         raise SystemExit(f"cannot sandbox student code: {why}. Install it or pass --no-sandbox (unsafe).")
     ensure_released(root, names)
-    outcomes = runner.grade(root, names, workers=workers, limits=limits, distributed=distributed)
+    outcomes = runner.grade(root, names, workers=workers, limits=limits, distributed=distributed, students=students)
     if feedback:
         print(f"{steps[0]}writing feedback into feedback/ (hidden tests removed)")
         generate_feedback(root, outcomes)
@@ -117,11 +121,42 @@ def run_grade(root: Path, names: list[str], *, workers: int | None = None, limit
     return outcomes
 
 
+def examples_without_sandbox(root: Path, why: str) -> list[str]:
+    """The bundled example students, after saying clearly that they run unsandboxed and who is left out.
+
+    Only the course's own files (``tfscourse.bundled_examples``) are graded this way; any other
+    submission needs the sandbox or an explicit ``tfscourse grade --no-sandbox``.
+    """
+    examples = bundled_examples.find(root)
+    rule = "=" * 78
+    print(f"{rule}\nNOTE: student code cannot be sandboxed on this machine: {why}.")
+    if not examples.students:
+        reason = examples.problem or "; ".join(f"{s}: {w}" for s, w in sorted(examples.others.items())) or "submitted/ is empty"
+        raise SystemExit(
+            f"No bundled example submission to grade without the sandbox ({reason}).\n"
+            "Install bubblewrap (Debian: apt-get install -y bubblewrap) and run `make demo` again, "
+            "or grade with `tfscourse grade --no-sandbox` if you trust every submission."
+        )
+    print(f"The demo grades the course's own example submissions ({', '.join(sorted(examples.students))}) "
+          "WITHOUT the sandbox:\nthey are committed in this repository and unchanged, so no student wrote them.")
+    for student, reason in sorted(examples.others.items()):
+        print(f"SKIPPED {student}: not a bundled example ({reason}); it needs the sandbox.")
+    print("Real submissions: `tfscourse grade` where bubblewrap works, or `tfscourse grade --no-sandbox` (unsafe).")
+    print(rule, flush=True)
+    return sorted(examples.students)
+
+
 def run_demo(root: Path) -> int:
+    from tfscourse.grading import sandbox
+
     names = list(assignments(root))
     print(f"1/4 releasing {len(names)} assignment(s) into release/")
     release_all(root, names)
-    students = students_with_submissions(root)
-    print(f"2/4 grading {len(students)} student(s), sandboxed and in parallel")
+    if why := sandbox.available():
+        students = examples_without_sandbox(root, why)
+        print(f"2/4 grading the {len(students)} bundled example student(s), in parallel, without the sandbox")
+        run_grade(root, names, steps=("3/4 ", "4/4 "), students=students, limits=Limits(sandbox=False))
+        return 0
+    print(f"2/4 grading {len(students_with_submissions(root))} student(s), sandboxed and in parallel")
     run_grade(root, names, steps=("3/4 ", "4/4 "))
     return 0

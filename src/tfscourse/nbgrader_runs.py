@@ -4,8 +4,9 @@
 name, so the scripts next to this interpreter must come first on PATH even when
 nobody activated the virtual environment (``.venv/bin/python ...``).
 
-``ScratchCourse(root, folder, assignments)`` copies ``nbgrader_config.py`` and the
-masters of ``assignments`` into ``folder``; then ``release`` runs ``nbgrader
+``ScratchCourse(root, folder, assignments)`` copies the masters of ``assignments``
+into ``folder`` and writes its ``nbgrader_config.py`` from the course's (every option,
+with the scratch folder as root and its own SQLite gradebook); then ``release`` runs ``nbgrader
 generate_assignment``, ``submit`` writes a student's notebook where nbgrader collects
 it, ``autograde`` grades every submission, and ``scores`` reads one student's points
 per test cell back from the scratch gradebook. Nothing touches the course's own
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import nbformat
 
+from tfscourse import nbgrader_settings
 from tfscourse.notebooks import assignments as find_assignments
 from tfscourse.notebooks import grade_id, is_test_cell, release_path_of
 
@@ -45,7 +47,10 @@ class ScratchCourse:
         self.dir = Path(folder)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.masters = {name: path for name, path in find_assignments(root).items() if name in assignments}
-        shutil.copy(root / "nbgrader_config.py", self.dir)
+        # the course's options, but never its gradebook (TFSCOURSE_DB_URL may name a shared server)
+        self.db_url = f"sqlite:///{self.dir / 'gradebook.db'}"
+        own_place = {"CourseDirectory": {"root": str(self.dir), "db_url": self.db_url}}
+        nbgrader_settings.write(self.dir, nbgrader_settings.derive(nbgrader_settings.load(root), own_place))
         for folder_name in folders:
             shutil.copytree(root / folder_name, self.dir / folder_name)
         for name in assignments:
@@ -83,7 +88,7 @@ class ScratchCourse:
 
         master_path = self.masters[assignment]
         master = nbformat.read(str(master_path), as_version=4)
-        with Gradebook(f"sqlite:///{self.dir / 'gradebook.db'}") as gradebook:
+        with Gradebook(self.db_url) as gradebook:
             return {
                 grade_id(cell): (grade.score, grade.max_score)
                 for cell in master.cells if is_test_cell(cell)

@@ -7,7 +7,8 @@ needs no shared file system and never touches the course's gradebook:
 
 1. check and repair the notebooks (``repair.py``), scan them for tampering (``tamper.py``),
    in a subprocess with memory and time limits (``untrusted.py``);
-2. build ``TMP/course/`` with its own ``nbgrader_config.py`` and SQLite gradebook,
+2. build ``TMP/course/`` with its own SQLite gradebook and ``nbgrader_config.py``
+   (the course's, with the overrides listed in ``job_settings``),
    a kernelspec that starts the kernel in the sandbox (``sandbox.py``), and the
    kernel's scratch folder: the kernel sees it at the path of its autograded folder,
    so nbgrader (privileged) and the kernel never write into the same folder;
@@ -39,6 +40,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfscourse import nbgrader_settings
 from tfscourse.grading import sandbox, status, tamper, templates, untrusted
 
 MAX_COPY_BACK = 5 * 2**20  # files nbgrader wrote into the autograded folder larger than this are not copied back
@@ -51,7 +53,7 @@ class Limits:
 
     timeout: float = 900.0  # wall-clock seconds for the whole submission (the slowest solution needs ~2 min)
     memory_mb: int = 3072  # kernel address space and watchdog limit (torch training peaks ~1.5 GB)
-    cell_timeout: int = 60  # seconds per cell (nbgrader_config.py), interrupted and graded on
+    cell_timeout: int | None = None  # seconds per cell, interrupted and graded on; None: nbgrader_config.py's
     tmp_mb: int = 256  # the sandbox's in-memory /tmp, counted on top of memory_mb
     nproc: int = 256  # processes and threads per sandbox
     sandbox: bool = True  # False: run without bubblewrap (only with --no-sandbox, for debugging)
@@ -67,25 +69,41 @@ class Job:
     releases: dict[str, str]  # notebook stem -> release notebook (JSON text)
     template_db: bytes  # SQLite gradebook that knows only this assignment (see templates.py)
     extra_files: dict[str, bytes] = field(default_factory=dict)  # non-notebook files of course/ASSIGNMENT/
-    course_id: str = "course"
+    settings: dict = field(default_factory=dict)  # the course's nbgrader_config.py (nbgrader_settings.load)
 
 
-CONFIG = templates.COURSE_CONFIG + '''c.CourseDirectory.submitted_directory = "submitted"
-c.CourseDirectory.autograded_directory = "autograded"
-c.Execute.timeout = {cell_timeout}
-c.Execute.interrupt_on_timeout = True
-c.Execute.kernel_name = {kernel!r}
-c.OverwriteCells.add_missing_cells = True
-c.KernelManager.transport = "ipc"
-c.KernelManager.ip = {ip!r}
-c.KernelManager.connection_file = {conn!r}
-c.Autograde.autograde_preprocessors = [
+AUTOGRADE_PREPROCESSORS = [
     "tfscourse.grading.execute.BoundedExecute", "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-'''
+
+
+def job_settings(job: Job, limits: Limits, course: Path, sockets: Path, conn: Path) -> dict:
+    """The job's nbgrader configuration: the course's, with what grading in a private sandbox needs.
+
+    Overridden, and why:
+    - the folder, gradebook and layout (``templates.private_course``): the job's own copies;
+    - ``Execute.kernel_name``: the sandboxed kernelspec, so that student code never runs outside it;
+    - ``KernelManager`` transport, ip and connection file: Unix sockets in the folder shared with
+      the sandbox, which has no network; the connection file in a folder the kernel may only read;
+    - ``Autograde.autograde_preprocessors``: nbgrader's list with ``execute.BoundedExecute`` in place
+      of ``Execute``, so that cells run against the submission's deadline;
+    - ``Execute.timeout``: at most a third of the submission's wall-clock limit (``Limits.timeout``,
+      at least 5 s), so that a slow cell is interrupted and graded on before the whole job is stopped;
+      ``Limits.cell_timeout``, when given, replaces the course's value;
+    - ``Execute.interrupt_on_timeout``: on, because the ``timed out`` status reads the interrupted cell.
+    """
+    course_limit = limits.cell_timeout or nbgrader_settings.cell_timeout(job.settings)
+    overrides = templates.private_course(course)
+    overrides["Execute"] = {
+        "kernel_name": sandbox.KERNEL_NAME, "timeout": int(max(5, min(course_limit, limits.timeout / 3))),
+        "interrupt_on_timeout": True,
+    }
+    overrides["KernelManager"] = {"transport": "ipc", "ip": str(sockets / "k"), "connection_file": str(conn / "connection.json")}
+    overrides["Autograde"] = {"autograde_preprocessors": AUTOGRADE_PREPROCESSORS}
+    return nbgrader_settings.derive(job.settings, overrides)
 
 
 def _write_course(tmp: Path, job: Job, notebooks: dict[str, str], limits: Limits, uid: int) -> Path:
@@ -114,12 +132,7 @@ def _write_course(tmp: Path, job: Job, notebooks: dict[str, str], limits: Limits
     sockets.mkdir()
     sockets.chmod(0o777)  # the kernel creates its ipc sockets here; nothing privileged writes here
     conn.mkdir(mode=0o755)  # the connection file: written by nbgrader, read-only for the kernel
-    cell_timeout = int(max(5, min(limits.cell_timeout, limits.timeout / 3)))
-    (course / "nbgrader_config.py").write_text(CONFIG.format(
-        root=str(course), course_id=job.course_id, db=str(course / "gradebook.db"),
-        cell_timeout=cell_timeout, kernel=sandbox.KERNEL_NAME, ip=str(sockets / "k"),
-        conn=str(conn / "connection.json"),
-    ))
+    nbgrader_settings.write(course, job_settings(job, limits, course, sockets, conn))
     workdir = course / "autograded" / job.student / job.assignment
     policy = sandbox.Policy(
         workdir=str(workdir), scratch=str(scratch), socket_dir=str(sockets), conn_dir=str(conn),

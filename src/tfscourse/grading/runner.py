@@ -17,23 +17,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from tfscourse import nbgrader_settings
 from tfscourse.grading import merge, status, templates
 from tfscourse.grading.job import Job, Limits
 from tfscourse.grading.workers import default_workers, run_local
 
 
 def course_db_url(root: Path) -> str:
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    return str(config.CourseDirectory.db_url)
+    return str(nbgrader_settings.load(root)["CourseDirectory"]["db_url"])
 
 
 def cell_timeout(root: Path) -> int:
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    return int(config.Execute.get("timeout", config.ExecutePreprocessor.get("timeout", 60)) or 60)
+    """Seconds per cell that ``nbgrader_config.py`` allows (every job starts from that file)."""
+    return nbgrader_settings.cell_timeout(nbgrader_settings.load(root))
 
 
 def submitted_files(folder: Path) -> dict[str, bytes]:
@@ -49,18 +45,19 @@ def submitted_files(folder: Path) -> dict[str, bytes]:
 def grade(root: Path, assignments: list[str], *, workers: int | None = None, limits: Limits | None = None,
           distributed: str | None = None, students: list[str] | None = None, quiet: bool = False) -> list[status.Outcome]:
     root = Path(root)
-    limits = limits or Limits(cell_timeout=cell_timeout(root))
+    limits = limits or Limits()
     workers = workers or default_workers()
     db_url = course_db_url(root)
     submitted = root / "submitted"
-    all_students = students or (sorted(p.name for p in submitted.iterdir() if p.is_dir()) if submitted.is_dir() else [])
+    if students is None:
+        students = sorted(p.name for p in submitted.iterdir() if p.is_dir()) if submitted.is_dir() else []
     outcomes: dict[tuple[str, str], status.Outcome] = {}
     jobs: list[Job] = []
     bundles = {}
     for assignment in assignments:
-        present = [s for s in all_students if (submitted / s / assignment).is_dir() and any((submitted / s / assignment).iterdir())]
+        present = [s for s in students if (submitted / s / assignment).is_dir() and any((submitted / s / assignment).iterdir())]
         bundle = bundles[assignment] = templates.assignment_bundle(root, assignment) if present else None
-        for student in all_students:
+        for student in students:
             folder = submitted / student / assignment
             outcome = outcomes[(student, assignment)] = status.Outcome(student, assignment)
             if student not in present:
@@ -68,7 +65,7 @@ def grade(root: Path, assignments: list[str], *, workers: int | None = None, lim
                 continue
             outcome.max_score = bundle.max_score
             jobs.append(Job(assignment, student, submitted_files(folder), bundle.releases, bundle.template_db,
-                            bundle.extra_files, bundle.course_id))
+                            bundle.extra_files, bundle.settings))
 
     def on_result(result: dict) -> None:
         outcome = outcomes[(result["student"], result["assignment"])]

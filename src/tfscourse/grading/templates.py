@@ -1,7 +1,8 @@
 """What every job of one assignment shares: a template gradebook, the release notebooks, extra files.
 
 ``assignment_bundle(root, assignment)`` runs ``nbgrader generate_assignment`` on the
-master notebook in a throw-away course whose SQLite gradebook then knows exactly
+master notebook in a throw-away course (configured from the course's
+``nbgrader_config.py``, see ``private_course``) whose SQLite gradebook then knows exactly
 this assignment (its notebooks, grade cells, hidden test sources and checksums)
 and nothing else: no students, no other assignments. Each job copies it, so
 workers never open the course's own gradebook (SQLite or PostgreSQL).
@@ -16,17 +17,21 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfscourse import nbgrader_settings
 from tfscourse.notebooks import SOURCE_FORMAT
 
-#: nbgrader_config.py of a throw-away course (the template's and every grading job's)
-COURSE_CONFIG = '''c = get_config()  # noqa
-c.CourseDirectory.root = {root!r}
-c.CourseDirectory.course_id = {course_id!r}
-c.CourseDirectory.db_url = "sqlite:///" + {db!r}
-c.CourseDirectory.source_directory = "source"
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
-'''
-TEMPLATE_CONFIG = COURSE_CONFIG + 'c.CourseDirectory.release_directory = "release"\n'
+
+def private_course(folder: Path) -> dict:
+    """Options every throw-away course of grading overrides: its own folder, gradebook and layout.
+
+    The template and each grading job are private copies of one assignment; they must never
+    read or write the course's folders or gradebook (which ``TFSCOURSE_DB_URL`` may put on a
+    PostgreSQL server), so the paths are theirs; every other option is the course's.
+    """
+    return {"CourseDirectory": {
+        "root": str(folder), "db_url": f"sqlite:///{folder / 'gradebook.db'}", "source_directory": "source",
+        "release_directory": "release", "submitted_directory": "submitted", "autograded_directory": "autograded",
+    }}
 
 
 @dataclass
@@ -35,26 +40,19 @@ class Bundle:
     releases: dict[str, str]  # notebook stem -> release notebook JSON text (what students downloaded)
     extra_files: dict[str, bytes]  # non-notebook files in course/ASSIGNMENT/
     max_score: float  # autograded points (test cells)
-    course_id: str
-
-
-def course_id(root: Path) -> str:
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    return str(config.CourseDirectory.get("course_id", "course")) or "course"
+    settings: dict  # the course's nbgrader_config.py as plain data (nbgrader_settings.load)
 
 
 def assignment_bundle(root: Path, assignment: str) -> Bundle:
     from nbgrader.api import Gradebook
 
     master_dir = Path(root) / "course" / assignment
-    cid = course_id(root)
+    settings = nbgrader_settings.load(root)
     with tempfile.TemporaryDirectory(prefix="tfsgrade-template-") as tmp:
         course = Path(tmp)
         shutil.copytree(master_dir, course / "source" / assignment, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         db = course / "gradebook.db"
-        (course / "nbgrader_config.py").write_text(TEMPLATE_CONFIG.format(root=str(course), course_id=cid, db=str(db)))
+        nbgrader_settings.write(course, nbgrader_settings.derive(settings, private_course(course)))
         subprocess.run(
             [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--log-level=ERROR"],
             cwd=course, check=True, capture_output=True,
@@ -71,4 +69,4 @@ def assignment_bundle(root: Path, assignment: str) -> Bundle:
         }
         with Gradebook(f"sqlite:///{db}") as gb:
             max_score = float(gb.find_assignment(assignment).max_code_score)
-        return Bundle(db.read_bytes(), releases, extra, max_score, cid)
+        return Bundle(db.read_bytes(), releases, extra, max_score, settings)
