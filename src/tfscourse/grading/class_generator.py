@@ -192,7 +192,7 @@ class _Renamer(ast.NodeTransformer):
 
 
 def disguise(source: str, rng: random.Random) -> tuple[str, list[str]]:
-    """A copied cell made to look different: locals renamed, definitions reordered, comments added."""
+    """A copied cell made to look different: locals renamed, definitions moved up and shuffled, comments added."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -202,12 +202,13 @@ def disguise(source: str, rng: random.Random) -> tuple[str, list[str]]:
     tree = renamer.visit(tree)
     if renamer.renamed:
         done.append("renamed")
-    defs = [i for i, node in enumerate(tree.body) if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
-    if len(defs) > 1:
-        shuffled = [tree.body[i] for i in defs]
-        rng.shuffle(shuffled)
-        for i, node in zip(defs, shuffled):
-            tree.body[i] = node
+    imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    rest = [n for n in tree.body if n not in imports and n not in defs]
+    rng.shuffle(defs)  # definitions first (never after a line that uses them), in another order
+    reordered = [*imports, *defs, *rest]
+    if [id(n) for n in reordered] != [id(n) for n in tree.body]:
+        tree.body = reordered
         done.append("reordered")
     lines = ast.unparse(tree).split("\n")
     out = []
