@@ -5,8 +5,9 @@ test cells that fail when a student gives that one variant and the solution ever
 For every test cell it starts from the master's namespace just before that cell
 (``NotebookHarness``), runs again every answer cell above it (the variant in its cell, the
 solution in the others, so that the student's functions call each other as in a real
-kernel) and then the test cell. A blank cell first loses the names its solution binds,
-then runs the release stub (given lines, then ``raise NotImplementedError()``).
+kernel) and then the test cell. Each answer cell first loses the names its solution binds
+(the master's values must not survive a cell that stops half-way); a blank cell then runs
+the release stub (given lines, then ``raise NotImplementedError()``).
 
 Used by the class-report tests and ``benchmarks/bench_report.py`` to predict what grading
 reports for a generated class (``tfscourse.grading.class_generator``).
@@ -19,7 +20,7 @@ import contextlib
 import io
 
 from tests.nbharness import NotebookHarness, run_cell
-from tfscourse.grading.class_generator import BLANK, Variant
+from tfscourse.grading.class_generator import Variant
 from tfscourse.notebooks import grade_id
 
 
@@ -58,9 +59,9 @@ def _effects_of(harness, order, solutions, variant) -> dict[str, str]:
             if cell not in solutions:
                 continue
             chosen = variant if cell == variant.cell else solutions[cell]
-            if chosen.kind == BLANK:
-                for name in bound_names(solutions[cell].source):
-                    namespace.pop(name, None)
+            # as in a fresh kernel: a cell that stops half-way leaves its later names unbound
+            for name in bound_names(solutions[cell].source):
+                namespace.pop(name, None)
             with contextlib.redirect_stderr(io.StringIO()):
                 run_cell(chosen.source, namespace, cell)
         result = run_cell(harness.test_sources[test], namespace, test)

@@ -340,70 +340,69 @@ def fill_synthetic(root, assignment: str, stem: str, release_nb, master_nb, stud
     """Write a graded class from the predictions: what ``tfscourse grade`` would have written.
 
     ``root`` is a course whose gradebook already knows ``assignment`` (released). Writes
-    ``submitted/`` and ``autograded/`` notebooks, the gradebook rows (through
-    ``merge.merge_result``, as real grading does), hand grades for a fraction
-    ``written_graded`` of the written answers, and ``grading_summary.csv``. Returns the outcomes.
+    ``submitted/`` and ``autograded/`` notebooks, the gradebook rows (through the writer real
+    grading uses, ``merge.record_result`` and ``merge.write_files``, in one gradebook session),
+    hand grades for a fraction ``written_graded`` of the written answers, and
+    ``grading_summary.csv``. Returns the outcomes.
     """
     import json
+    import warnings
     from datetime import datetime, timedelta
     from pathlib import Path
 
     import nbformat
+    from nbgrader.api import Gradebook
 
     from tfscourse.grading import merge, status
     from tfscourse.grading.runner import course_db_url
 
     root = Path(root)
     rng = random.Random(seed)
-    db_url = course_db_url(root)
     points = test_cell_points(master_nb)
-    written = [grade_id(c) for c in master_nb.cells
-               if c.cell_type == "markdown" and nbgrader_meta(c).get("grade")]
+    written = {grade_id(c) for c in master_nb.cells if c.cell_type == "markdown" and nbgrader_meta(c).get("grade")}
     start = datetime(2026, 1, 15, 12, 0, 0)
     outcomes = []
-    for student in students:
-        predicted = predict(student, effects, list(points))
-        submitted = root / "submitted" / student.name / assignment / f"{stem}.ipynb"
-        submitted.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook_of(student, release_nb), str(submitted))
-        timestamp = start + timedelta(minutes=rng.randrange(-3000, 600))
-        (submitted.parent / "timestamp.txt").write_text(str(timestamp))
-        outcome = status.Outcome(student.name, assignment, max_score=sum(points.values()),
-                                 seconds=rng.uniform(12, 30))
-        result = {"assignment": assignment, "student": student.name, "timestamp": timestamp.isoformat(),
-                  "notebooks": {}, "files": {}}
-        if predicted is None:
-            outcome.add(status.KERNEL_DIED)
-            outcome.detail = "the kernel died (exit code 3)"
-        else:
-            grades = {test: [points[test] if passed else 0.0, False] for test, (passed, _) in predicted.items()}
-            grades.update({w: [None, True] for w in written})
-            result["notebooks"][stem] = {"grades": grades, "comments": {}, "late_penalty": None}
-            graded_nb = autograded_notebook(student, release_nb, predicted)
-            result["files"][f"{stem}.ipynb"] = json.dumps(graded_nb).encode()
-            if student.fate == TIMEOUT:
-                outcome.add(status.TIMED_OUT)
-                outcome.seconds += 60
-            outcome.score = sum(grades[t][0] for t in points)
-            outcome.written_pending = True
-        merge.merge_result(db_url, result, root)
-        outcomes.append(outcome)
-    _grade_some_written(db_url, assignment, students, written, written_graded, rng)
+    with warnings.catch_warnings(), Gradebook(course_db_url(root)) as gb:
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes inside nbgrader's own API
+        for student in students:
+            predicted = predict(student, effects, list(points))
+            submitted = root / "submitted" / student.name / assignment / f"{stem}.ipynb"
+            submitted.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook_of(student, release_nb), str(submitted))
+            timestamp = start + timedelta(minutes=rng.randrange(-3000, 600))
+            (submitted.parent / "timestamp.txt").write_text(str(timestamp))
+            outcome = status.Outcome(student.name, assignment, max_score=sum(points.values()),
+                                     seconds=rng.uniform(12, 30))
+            result = {"assignment": assignment, "student": student.name, "timestamp": timestamp.isoformat(),
+                      "notebooks": {}, "files": {}}
+            if predicted is None:
+                outcome.add(status.KERNEL_DIED)
+                outcome.detail = "the kernel died (exit code 3)"
+            else:
+                grades = {test: [points[test] if passed else 0.0, False] for test, (passed, _) in predicted.items()}
+                grades.update({w: [None, True] for w in written})
+                result["notebooks"][stem] = {"grades": grades, "comments": {}, "late_penalty": None}
+                graded_nb = autograded_notebook(student, release_nb, predicted)
+                result["files"][f"{stem}.ipynb"] = json.dumps(graded_nb).encode()
+                if student.fate == TIMEOUT:
+                    outcome.add(status.TIMED_OUT)
+                    outcome.seconds += 60
+                outcome.score = sum(grades[t][0] for t in points)
+                outcome.written_pending = True
+            merge.record_result(gb, result)
+            merge.write_files(root, result)
+            if predicted is not None:
+                _grade_some_written(gb, assignment, student.name, written, written_graded, rng)
+            outcomes.append(outcome)
     status.write_summary(root / "grading_summary.csv", outcomes)
     return outcomes
 
 
-def _grade_some_written(db_url, assignment, students, written, fraction, rng) -> None:
-    """Hand grades (as formgrader would save them) for about ``fraction`` of the written answers."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(db_url) as gb:
-        for student in students:
-            if student.fate == CRASH:
-                continue
-            for nb in gb.find_submission(assignment, student.name).notebooks:
-                for grade in nb.grades:
-                    if grade.name in written and rng.random() < fraction:
-                        grade.manual_score = float(rng.randint(0, int(grade.max_score)))
-                        grade.needs_manual_grade = False
-        gb.db.commit()
+def _grade_some_written(gb, assignment: str, student: str, written: set[str], fraction: float, rng) -> None:
+    """Hand grades (as formgrader saves them) for about ``fraction`` of one student's written answers."""
+    for nb in gb.find_submission(assignment, student).notebooks:
+        for grade in nb.grades:
+            if grade.name in written and rng.random() < fraction:
+                grade.manual_score = float(rng.randint(0, int(grade.max_score)))
+                grade.needs_manual_grade = False
+    gb.db.commit()
