@@ -171,3 +171,32 @@ def test_a_broken_autograded_notebook_is_skipped_not_fatal(generated, tmp_path):
 def test_generated_submissions_are_valid_notebooks(generated):
     for path in (generated["root"] / "submitted").glob(f"*/{ASSIGNMENT}/*.ipynb"):
         nbformat.validate(nbformat.read(str(path), as_version=4))
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("browser")
+def test_report_shows_its_figures_in_chromium(generated):
+    """The page opened offline in Chromium: every figure decodes and has a size, the pairs are listed."""
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.browser import lab
+
+    if not shutil.which(lab.CHROMIUM):
+        pytest.skip(f"Chromium is not installed at {lab.CHROMIUM} (make test installs Debian's chromium)")
+    artifacts = ROOT / "artifacts" / "report"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = lab.launch_browser(playwright)
+        context = browser.new_context(viewport={"width": 1300, "height": 1000}, offline=True)
+        page = context.new_page()
+        page.goto(generated["page"].as_uri())
+        images = page.evaluate("() => [...document.images].map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
+        pairs = page.locator("details.pair").count()
+        page.screenshot(path=str(artifacts / "report_01_self_attention.png"), full_page=True)
+        browser.close()
+    assert [alt for alt, *_ in images] == ["score histogram", "pass rate per test cell", "students by test cells heatmap",
+                                          "grading statuses and times", "written answer grading progress"]
+    assert all(complete and width > 200 and height > 100 for _, complete, width, height in images), images
+    listed = report.similarity_pairs(generated["root"], ASSIGNMENT)[0]
+    assert pairs == min(report.TOP_PAIRS, len(listed)) >= MIX.copy_pairs  # the top pairs, side by side

@@ -161,3 +161,20 @@ def test_export_reads_the_gradebook_and_applies_the_configured_penalty(graded_co
 def test_the_course_config_sets_a_late_policy():
     loaded = lms_export.load_policy(ROOT)
     assert (loaded.late_percent_per_day, loaded.late_max_percent, loaded.late_grace_minutes) == (10, 50, 15)
+
+
+def test_export_command_writes_the_three_files(graded_course, monkeypatch, capsys):
+    from tfscourse import cli
+
+    folder, students = graded_course
+    with (folder / "ids.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["nbgrader_id", "name", "email"])
+        writer.writerows([s, s.title(), f"{s}@example.org"] for s in students)
+    monkeypatch.chdir(folder)
+    assert cli.main(["export-grades", "--mapping", "ids.csv", "--out", "lms"]) == 0
+    assert {p.name for p in (folder / "lms").iterdir()} == {"canvas_grades.csv", "moodle_grades.csv", "grade_details.csv"}
+    printed = capsys.readouterr().out
+    assert "left out" not in printed and "Canvas cannot match their rows" in printed
+    canvas = list(csv.reader((folder / "lms" / "canvas_grades.csv").open()))
+    assert len(canvas) == 2 + len(students)

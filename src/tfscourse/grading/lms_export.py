@@ -193,6 +193,9 @@ def export(root: Path, mapping_path: Path, out: Path, db_url: str | None = None)
     unmapped = sorted({g.student for g in grades} - set(mapping))
     if unmapped:
         print(f"not in {mapping_path} (left out of the platform files): {', '.join(unmapped)}")
+    no_canvas_id = sorted(s for s in mapping if not (mapping[s]["canvas_id"] or mapping[s]["sis_user_id"]))
+    if no_canvas_id:
+        print(f"no canvas_id or sis_user_id in {mapping_path} (Canvas cannot match their rows): {', '.join(no_canvas_id)}")
     return {
         "canvas": write_csv(out / "canvas_grades.csv", canvas_rows(grades, mapping, policy)),
         "moodle": write_csv(out / "moodle_grades.csv", moodle_rows(grades, mapping)),
