@@ -54,3 +54,13 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # put the platform's zip files in downloaded/<assignment>/archive/; each file inside is named
 # <student_id>__<notebook>.ipynb (two underscores), e.g. ada_complete__self_attention.ipynb.
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)__(?P<file_id>[^/]+\.ipynb)$"
+
+# Grade files for Canvas and Moodle (`tfscourse export-grades`, tfscourse/grading/lms_export.py).
+# Late policy: after the assignment's nbgrader duedate (`nbgrader db assignment add NAME
+# --duedate="2026-03-01 17:00:00 UTC"`, or formgrader) plus the student's extension, each
+# started day costs this share of the assignment's maximum, up to a cap; a grace period is free.
+c.GradeExport.late_percent_per_day = 10
+c.GradeExport.late_max_percent = 50
+c.GradeExport.late_grace_minutes = 15
+# Canvas's ids of the assignments, so that an import updates them instead of creating new ones:
+# c.GradeExport.canvas_assignment_ids = {"01_self_attention": 123456}

@@ -8,6 +8,8 @@ Instructors:
     tfscourse demo             release, autograde the example submissions, feedback, grades table
     tfscourse grade [A] [--workers N] [--timeout S] [--memory MB] [--distributed ADDRESS]
                                sandboxed parallel grading of every submission (see tfscourse.grading)
+    tfscourse report [A]       class report per assignment: reports/A/report.html and CSVs (tfscourse.grading.report)
+    tfscourse export-grades    Canvas and Moodle grade files with late penalties (tfscourse.grading.lms_export)
 """
 
 from __future__ import annotations
@@ -104,6 +106,19 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from tfscourse.grading.report import main as write_reports
+
+    root = _course_root()
+    return write_reports(root, [args.assignment] if args.assignment else list(notebooks.assignments(root)))
+
+
+def cmd_export_grades(args) -> int:
+    from tfscourse.grading.lms_export import main as export
+
+    return export(_course_root(), args.mapping, args.out)
+
+
 def main(argv: list[str] | None = None) -> int:
     put_own_scripts_on_path()
     parser = argparse.ArgumentParser(prog="tfscourse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -125,6 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-sandbox", action="store_true", help="run student code without bubblewrap (unsafe; debugging only)")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     p.set_defaults(func=cmd_grade)
+    p = sub.add_parser("report", help="class report: per-cell analytics, figures, similar answers")
+    p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("export-grades", help="grade files for Canvas and Moodle, late penalties applied")
+    p.add_argument("--mapping", default="student_ids.csv", help="nbgrader id -> platform ids (default student_ids.csv)")
+    p.add_argument("--out", default="exports", help="folder for the files (default exports/)")
+    p.set_defaults(func=cmd_export_grades)
     args = parser.parse_args(argv)
     return args.func(args)
 

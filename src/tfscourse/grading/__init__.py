@@ -18,4 +18,13 @@ Built on nbgrader 0.9.6 (its gradebook, formgrader and commands keep working):
     distributed.py  the same on a Dask cluster (gradebook in PostgreSQL)
     feedback.py     feedback HTML without hidden tests, one submission at a time
     export.py       grades.csv, one student at a time when the whole export fails
+
+After grading (``tfscourse report``, ``tfscourse export-grades``):
+
+    report.py           the class report: HTML page with embedded figures, CSVs
+    class_data.py       what grading left (gradebook, autograded/, summary) as plain tables
+    report_plots.py     the report's figures
+    similarity.py       pairs of students with unusually similar answer cells (winnowing)
+    lms_export.py       grade files for Canvas and Moodle, late penalties
+    class_generator.py  synthetic classes with planted outcomes (tests and benchmarks)
 """

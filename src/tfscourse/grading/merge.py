@@ -23,43 +23,52 @@ from pathlib import Path
 def merge_result(db_url: str, result: dict, root: Path | None = None, autograded: str = "autograded") -> None:
     from nbgrader.api import Gradebook
 
-    assignment, student = result["assignment"], result["student"]
     with warnings.catch_warnings(), Gradebook(db_url) as gb:
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes inside nbgrader's own API
-        gb.update_or_create_student(student)
-        timestamp = datetime.fromisoformat(result["timestamp"]) if result.get("timestamp") else None
-        if timestamp is not None:
-            submission = gb.update_or_create_submission(assignment, student, timestamp=timestamp)
-        else:
-            submission = gb.update_or_create_submission(assignment, student)
-        graded = result.get("notebooks") or {}
-        for nb in submission.notebooks:
-            got = graded.get(nb.name)
-            for grade in nb.grades:
-                if got is None or grade.name not in got["grades"]:
-                    grade.auto_score = None  # not graded this time: no stale or ordinary 0 score
-                    grade.needs_manual_grade = True
-                    continue
-                grade.auto_score = got["grades"][grade.name][0]
-                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-            for comment in nb.comments:
-                if got is not None and comment.name in got["comments"]:
-                    comment.auto_comment = got["comments"][comment.name]
-            if got is not None:
-                nb.late_submission_penalty = got.get("late_penalty")
-            nb.flagged = got is None
-        gb.db.commit()
+        record_result(gb, result)
     if root is not None:
-        folder = Path(root) / autograded / student / assignment
-        if folder.exists():
-            shutil.rmtree(folder)
-        if result.get("files"):
-            for rel, data in result["files"].items():
-                if Path(rel).is_absolute() or ".." in Path(rel).parts:
-                    continue  # never written outside the submission's folder, whatever a result holds
-                target = folder / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+        write_files(Path(root), result, autograded)
+
+
+def record_result(gb, result: dict) -> None:
+    """The gradebook part of ``merge_result``, into an open nbgrader ``Gradebook``."""
+    assignment, student = result["assignment"], result["student"]
+    gb.update_or_create_student(student)
+    timestamp = datetime.fromisoformat(result["timestamp"]) if result.get("timestamp") else None
+    if timestamp is not None:
+        submission = gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+    else:
+        submission = gb.update_or_create_submission(assignment, student)
+    graded = result.get("notebooks") or {}
+    for nb in submission.notebooks:
+        got = graded.get(nb.name)
+        for grade in nb.grades:
+            if got is None or grade.name not in got["grades"]:
+                grade.auto_score = None  # not graded this time: no stale or ordinary 0 score
+                grade.needs_manual_grade = True
+                continue
+            grade.auto_score = got["grades"][grade.name][0]
+            grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+        for comment in nb.comments:
+            if got is not None and comment.name in got["comments"]:
+                comment.auto_comment = got["comments"][comment.name]
+        if got is not None:
+            nb.late_submission_penalty = got.get("late_penalty")
+        nb.flagged = got is None
+    gb.db.commit()
+
+
+def write_files(root: Path, result: dict, autograded: str = "autograded") -> None:
+    """The autograded files of ``result`` into ``root/autograded/STUDENT/ASSIGNMENT/`` (replacing older ones)."""
+    folder = root / autograded / result["student"] / result["assignment"]
+    if folder.exists():
+        shutil.rmtree(folder)
+    for rel, data in (result.get("files") or {}).items():
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            continue  # never written outside the submission's folder, whatever a result holds
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
 
 
 def read_scores(db_url: str, assignment: str, student: str) -> tuple[float | None, float | None, bool]:
