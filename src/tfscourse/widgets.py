@@ -148,7 +148,8 @@ def _checked_maps(maps: Mapping[str, AttentionMap]) -> dict[str, AttentionMap]:
     return {str(label): amap for label, amap in maps.items()}
 
 
-def _draw_matrix(ax, amap: AttentionMap, head: int, title: str, annotate: bool, max_labels: int):
+def _draw_matrix(ax, amap: AttentionMap, head: int, title: str, *, annotate: bool, max_labels: int,
+                 label_keys: bool = True, label_queries: bool = True):
     weights = amap.heads[head]
     masked = amap.masked if amap.weights.ndim == 2 else amap.masked[head]
     cmap = matplotlib.colormaps[COLOUR_MAP].with_extremes(bad=(0, 0, 0, 0))  # masked: see-through
@@ -159,10 +160,16 @@ def _draw_matrix(ax, amap: AttentionMap, head: int, title: str, annotate: bool, 
                       interpolation="nearest")
     n_q, n_k = weights.shape
     step = max(1, math.ceil(max(n_q, n_k) / max_labels))  # tick labels are what makes big pictures slow
-    ax.set_xticks(range(0, n_k, step), amap.key_tokens[::step], rotation=60, ha="right")
-    ax.set_yticks(range(0, n_q, step), amap.query_tokens[::step])
-    ax.set_xlabel("key (attended to)")
-    ax.set_ylabel("query (attending)")
+    if label_keys:
+        ax.set_xticks(range(0, n_k, step), amap.key_tokens[::step], rotation=60, ha="right")
+        ax.set_xlabel("key (attended to)")
+    else:
+        ax.set_xticks([])
+    if label_queries:
+        ax.set_yticks(range(0, n_q, step), amap.query_tokens[::step])
+        ax.set_ylabel("query (attending)")
+    else:
+        ax.set_yticks([])
     ax.set_title(title)
     if annotate:
         for i, j in zip(*np.nonzero(~masked)):
@@ -178,16 +185,21 @@ def attention_figure(amap: AttentionMap, title: str = "") -> Figure:
     cols = min(n_heads, 4)
     rows = math.ceil(n_heads / cols)
     longest = max(n_q, n_k)
-    # inches per heatmap side: 0.45 per token for short sentences, at most 6 (one head) or 3.5 (a grid)
-    side = min(0.45 * longest, 6.0 if n_heads == 1 else 3.5)
+    # inches per heatmap side: 0.45 per token for short sentences, at most 6 (one head), 3.5 (a few
+    # heads) or 2.5 (many heads: the picture's pixels are most of its cost)
+    side = min(0.45 * longest, 6.0 if n_heads == 1 else 3.5 if n_heads <= 4 else 2.5)
     width = (max(2.0, side * n_k / longest) + 2.0) * cols
     height = (max(1.5, side * n_q / longest) + 1.8) * rows
     fig = Figure(figsize=(width, height), layout="constrained")
     annotate = max(n_q, n_k) <= ANNOTATE_MAX_TOKENS and n_heads <= 4
+    # Long sequences in a grid: tokens on the outer edges only (the rest of the labels repeat them).
+    outer_only = n_heads > 1 and longest > ANNOTATE_MAX_TOKENS
     for h in range(n_heads):
         ax = fig.add_subplot(rows, cols, h + 1)
         sub = title if n_heads == 1 else f"head {h}"  # a grid of heads: the title goes on top, once
-        image = _draw_matrix(ax, amap, h, sub, annotate, max_labels=40 if n_heads == 1 else 12)
+        image = _draw_matrix(ax, amap, h, sub, annotate=annotate, max_labels=40 if n_heads == 1 else 12,
+                             label_keys=not outer_only or h + cols >= n_heads,
+                             label_queries=not outer_only or h % cols == 0)
     if n_heads > 1 and title:
         fig.suptitle(title)
     fig.colorbar(image, ax=fig.axes, shrink=0.8, label="attention weight (hatched: masked)")

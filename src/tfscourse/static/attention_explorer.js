@@ -193,6 +193,7 @@ class HeatmapPanel extends Panel {
     this.showLabels = showLabels;
     this.width = this.left + this.cell * d.n_k + 4;
     this.height = this.top + this.cell * d.n_q + 4;
+    Object.assign(this.canvas.dataset, { left: this.left, top: this.top, cell: this.cell, head: this.head });
   }
 
   drawBase(b) {
