@@ -214,7 +214,8 @@ def explorer_server(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     srv = lab.LabServer(ROOT, tmp_path_factory.mktemp("explorer-lab"), [])
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe.NOTEBOOK_CELL),
-                                         nbformat.v4.new_code_cell("print('pinned:', explorer.focus)")])
+                                         nbformat.v4.new_code_cell("print('pinned:', explorer.focus)")],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nbformat.write(nb, str(srv.dir / "explorer.ipynb"))
     yield srv
     srv.stop()
@@ -277,6 +278,7 @@ def test_attention_explorer_follows_the_pointer(explorer_server, page):
     page.screenshot(path=str(ARTIFACTS / "explorer-lines.png"))
 
     root.locator("select.tfs-map").select_option(label="cross")
+    assert probe.state(page)["pinned"] == "no", "a pin names positions in one map: another map starts without it"
     chip("key", 0).hover()  # cross-attention: a key token focuses its column only
     state = probe.state(page)
     assert (state["map"], state["focusQuery"], state["focusKey"]) == ("cross", "", "0")

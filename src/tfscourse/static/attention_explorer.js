@@ -487,7 +487,8 @@ class Explorer {
     this.clearButton.type = "button";
     this.clearButton.addEventListener("click", () => this.save({ focus: {} }));
     bar.append(this.mapLabel, this.headLabel, views, this.clearButton);
-    this.mapSelect.addEventListener("change", () => this.save({ selected_index: Number(this.mapSelect.value) }));
+    // A pin names token positions of one map: another map starts without one.
+    this.mapSelect.addEventListener("change", () => this.save({ selected_index: Number(this.mapSelect.value), focus: {} }));
     this.headSelect.addEventListener("change", () => this.save({ head: Number(this.headSelect.value) }));
     this.message = make("div", "tfs-message", this.model.get("message"));
     this.readout = make("div", "tfs-readout", " ");
@@ -624,6 +625,9 @@ class Explorer {
   pinned() {
     const focus = this.model.get("focus") || {};
     if (focus.query === undefined && focus.key === undefined) return null;
+    const data = this.current();
+    const outside = (index, count) => index !== null && index !== undefined && !(index >= 0 && index < count);
+    if (outside(focus.query, data.n_q) || outside(focus.key, data.n_k)) return null; // set for another map
     return { query: focus.query ?? null, key: focus.key ?? null, head: null, cell: Boolean(focus.cell) };
   }
 
