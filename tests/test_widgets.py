@@ -80,6 +80,16 @@ def test_nan_weights_count_as_masked_and_are_sent_as_zero():
     assert np.frombuffer(masked, dtype=np.uint8).tolist() == [1, 1, 0, 0]
 
 
+def test_zero_one_masks_and_head_names_reach_the_front_end():
+    amap = AttentionMap(np.stack([np.eye(2), np.eye(2)]), ["a", "b"], mask=np.array([[1, 0], [1, 1]]),
+                        head_names=["plain", "LoRA"])
+    assert amap.masked[0].tolist() == [[False, True], [False, False]]
+    info, _, _ = front_end_payload({"variants": amap})
+    assert info[0]["head_names"] == ["plain", "LoRA"]
+    assert front_end_payload({"x": AttentionMap(np.ones((3, 2, 2)) / 2, ["a", "b"])})[0][0]["head_names"] == [
+        "head 0", "head 1", "head 2"]
+
+
 def test_causal_mask_with_a_prefix_keeps_the_prefix_visible():
     amap = AttentionMap(np.full((2, 4), 0.25), ["q1", "q2"], ["P1", "P2", "k1", "k2"], mask="causal")
     assert amap.masked.tolist() == [[False, False, False, True], [False, False, False, False]]
@@ -91,8 +101,10 @@ def test_bad_maps_and_masks_are_refused_with_a_message():
         AttentionMap(np.ones((2, 3)), ["q1", "q2"])
     with pytest.raises(ValueError, match="does not fit"):
         AttentionMap(np.ones((2, 2)), ["a", "b"], mask=np.ones(3, dtype=bool))
-    with pytest.raises(ValueError, match="booleans"):
-        AttentionMap(np.ones((2, 2)), ["a", "b"], mask=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="booleans or 0/1"):
+        AttentionMap(np.ones((2, 2)), ["a", "b"], mask=np.full((2, 2), 0.5))
+    with pytest.raises(ValueError, match="2 head names for 3"):
+        AttentionMap(np.ones((3, 2, 2)) / 2, ["a", "b"], head_names=["plain", "LoRA"])
     with pytest.raises(ValueError, match="'causal'"):
         AttentionMap(np.ones((2, 2)), ["a", "b"], mask="upper")
     with pytest.raises(ValueError, match="at least one"):

@@ -69,15 +69,18 @@ class AttentionMap:
     weights: (n_q, n_k) for one matrix, or (H, n_q, n_k) for H heads.
     query_tokens: n_q labels for the rows; key_tokens: n_k labels for the columns
     (defaults to the query tokens, as in self-attention).
-    mask: None, ``"causal"``, or a boolean array that broadcasts to the weights' shape,
-    True where a query may attend to a key (the course's convention): a (n_q, n_k) mask,
-    a (n_k,) padding mask, or one per head. NaN weights count as masked too.
+    mask: None, ``"causal"``, or a boolean (or 0/1) array that broadcasts to the weights'
+    shape, True where a query may attend to a key (the course's convention): a (n_q, n_k)
+    mask, a (n_k,) padding mask, or one per head. NaN weights count as masked too.
+    head_names: names of the H matrices (default "head 0", "head 1", ...), e.g. the model
+    variants when the matrices are several models' attention, shown side by side.
     """
 
     weights: np.ndarray
     query_tokens: Sequence[str]
     key_tokens: Sequence[str] | None = None
     mask: np.ndarray | str | None = None
+    head_names: Sequence[str] | None = None
     masked: np.ndarray = field(init=False, repr=False)  # bool, weights' shape: True = masked
 
     def __post_init__(self):
@@ -95,6 +98,10 @@ class AttentionMap:
                 f"do not label a weight matrix of shape {self.weights.shape}"
             )
         self.masked = ~self._allowed(n_q, n_k) | np.isnan(self.weights)
+        n_heads = self.heads.shape[0]
+        self.head_names = [f"head {h}" for h in range(n_heads)] if self.head_names is None else [str(n) for n in self.head_names]
+        if len(self.head_names) != n_heads:
+            raise ValueError(f"{len(self.head_names)} head names for {n_heads} attention matrices")
 
     def _allowed(self, n_q: int, n_k: int) -> np.ndarray:
         """Where a query may attend, broadcast to the weights' shape."""
@@ -108,7 +115,9 @@ class AttentionMap:
         else:
             allowed = np.asarray(self.mask)
             if allowed.dtype != bool:
-                raise ValueError(f"mask must hold booleans (True = may attend), got dtype {allowed.dtype}")
+                if not np.isin(allowed, (0, 1)).all():
+                    raise ValueError(f"mask must hold booleans or 0/1 (1 = may attend), got values like {allowed.ravel()[:4]}")
+                allowed = allowed.astype(bool)
         try:
             return np.broadcast_to(allowed, self.weights.shape)
         except ValueError:
@@ -196,7 +205,7 @@ def attention_figure(amap: AttentionMap, title: str = "") -> Figure:
     outer_only = n_heads > 1 and longest > ANNOTATE_MAX_TOKENS
     for h in range(n_heads):
         ax = fig.add_subplot(rows, cols, h + 1)
-        sub = title if n_heads == 1 else f"head {h}"  # a grid of heads: the title goes on top, once
+        sub = title if n_heads == 1 else amap.head_names[h]  # a grid of heads: the title goes on top, once
         image = _draw_matrix(ax, amap, h, sub, annotate=annotate, max_labels=40 if n_heads == 1 else 12,
                              label_keys=not outer_only or h + cols >= n_heads,
                              label_queries=not outer_only or h % cols == 0)
@@ -228,7 +237,7 @@ def front_end_payload(maps: Mapping[str, AttentionMap]) -> tuple[list[dict], byt
         has_mask = bool(masked.any())
         info.append({
             "label": label, "query_tokens": amap.query_tokens, "key_tokens": amap.key_tokens,
-            "heads": heads.shape[0], "n_q": heads.shape[1], "n_k": heads.shape[2],
+            "heads": heads.shape[0], "n_q": heads.shape[1], "n_k": heads.shape[2], "head_names": amap.head_names,
             "offset": offset, "mask_offset": mask_offset if has_mask else -1,
             "self_attention": amap.query_tokens == amap.key_tokens,
         })

@@ -2,7 +2,8 @@
 //
 // Plain JavaScript in one ES module: no build step, nothing fetched from the network.
 // The kernel sends, once per set of maps:
-//   map_info [{label, query_tokens, key_tokens, heads, n_q, n_k, offset, mask_offset, self_attention}]
+//   map_info [{label, query_tokens, key_tokens, heads, head_names, n_q, n_k, offset, mask_offset,
+//              self_attention}]
 //   weights  float32 bytes, every map's (heads, n_q, n_k) weights one after the other
 //   masked   uint8 bytes, 1 where a query may not attend to a key (maps without a mask: none)
 //   palette  colour stops (hex) of a colour-blind-friendly colour map, low to high
@@ -536,7 +537,7 @@ class Explorer {
     const view = this.model.get("view") === "lines" ? "lines" : "heatmap";
     this.mapSelect.value = String(this.maps.indexOf(data));
     this.headSelect.replaceChildren(...[-1, ...Array.from({ length: data.heads }, (_, h) => h)].map((h) => {
-      const option = make("option", null, h < 0 ? `all ${data.heads} heads` : `head ${h}`);
+      const option = make("option", null, h < 0 ? `all ${data.heads} side by side` : data.head_names[h]);
       option.value = String(h);
       return option;
     }));
@@ -551,7 +552,7 @@ class Explorer {
     this.stage.replaceChildren(...this.panels.map((panel) => {
       if (heads.length === 1) return panel.canvas;
       const figure = make("figure", "tfs-small");
-      const caption = make("button", "tfs-small-title", `head ${panel.head}`);
+      const caption = make("button", "tfs-small-title", data.head_names[panel.head]);
       caption.type = "button";
       caption.title = "show this head alone";
       caption.addEventListener("click", () => this.save({ head: panel.head }));
@@ -688,7 +689,7 @@ class Explorer {
 
   describe(data, focus, head) {
     if (!focus) return "Hover over a token or a cell; click to pin it.";
-    const which = head >= 0 ? (data.heads > 1 ? ` (head ${head})` : "") : " (mean over heads)";
+    const which = head >= 0 ? (data.heads > 1 ? ` (${data.head_names[head]})` : "") : ` (mean of the ${data.heads})`;
     const q = focus.query !== null ? `“${shortLabel(data.query_tokens[focus.query], 24)}”` : null;
     const k = focus.key !== null ? `“${shortLabel(data.key_tokens[focus.key], 24)}”` : null;
     if (focus.cell) {
