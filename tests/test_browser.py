@@ -289,3 +289,19 @@ def test_attention_explorer_follows_the_pointer(explorer_server, page):
     data = [out.get("data", {}) for out in saved.cells[0].outputs if out.output_type == "display_data"]
     assert any("image/png" in d and "application/vnd.jupyter.widget-view+json" in d for d in data), \
         "the explorer's output keeps no static picture for viewers without widgets"
+
+
+def test_attention_explorer_works_in_notebook_7(explorer_server, page):
+    """The same notebook in Notebook 7 (served by the same server): the explorer draws and follows the pointer."""
+    page.goto(f"{explorer_server.url}/notebooks/explorer.ipynb")
+    page.locator(".jp-Cell .jp-InputArea-editor").first.wait_for(timeout=120_000)
+    page.locator(".jp-Cell .jp-InputArea-editor").first.click()
+    page.keyboard.press("Shift+Enter")  # queued until the kernel has started
+    root = page.locator(".tfs-attn").first
+    root.wait_for(timeout=180_000)
+    assert root.locator("canvas.tfs-canvas").count() == 3
+    root.locator(".tfs-chip[data-side=query][data-index='2']").hover()
+    state = probe.state(page)
+    assert (state["focusQuery"], state["focusKey"]) == ("2", "2")
+    assert "“from” attends most to" in root.locator(".tfs-readout").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "explorer-notebook7.png"))

@@ -263,7 +263,7 @@ class AttentionExplorer(anywidget.AnyWidget):
     selected_index = traitlets.Int(0).tag(sync=True)
     head = traitlets.Int(-1).tag(sync=True)  # -1: all heads of the map as small multiples
     view = traitlets.CaselessStrEnum(["heatmap", "lines"], default_value="heatmap").tag(sync=True)
-    focus = traitlets.Dict().tag(sync=True)  # the pinned token or cell: {"query": i, "key": j}
+    focus = traitlets.Dict().tag(sync=True)  # the pinned token or cell: {"map": k, "query": i, "key": j}
     message = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, maps: Mapping[str, AttentionMap], title: str = "Attention weights", *,

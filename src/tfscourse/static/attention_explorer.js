@@ -488,8 +488,7 @@ class Explorer {
     this.clearButton.type = "button";
     this.clearButton.addEventListener("click", () => this.save({ focus: {} }));
     bar.append(this.mapLabel, this.headLabel, views, this.clearButton);
-    // A pin names token positions of one map: another map starts without one.
-    this.mapSelect.addEventListener("change", () => this.save({ selected_index: Number(this.mapSelect.value), focus: {} }));
+        this.mapSelect.addEventListener("change", () => this.save({ selected_index: Number(this.mapSelect.value) }));
     this.headSelect.addEventListener("change", () => this.save({ head: Number(this.headSelect.value) }));
     this.message = make("div", "tfs-message", this.model.get("message"));
     this.readout = make("div", "tfs-readout", " ");
@@ -544,6 +543,7 @@ class Explorer {
     this.headSelect.value = String(head);
     this.headLabel.style.display = data.heads > 1 ? "" : "none";
     for (const [name, button] of Object.entries(this.viewButtons)) button.classList.toggle("tfs-active", name === view);
+    this.hover = null; // the chips and canvases under the pointer are about to be replaced
     this.buildTokens(data);
     const Kind = view === "lines" ? LinesPanel : HeatmapPanel;
     const heads = head >= 0 ? [head] : Array.from({ length: data.heads }, (_, h) => h);
@@ -626,16 +626,15 @@ class Explorer {
   pinned() {
     const focus = this.model.get("focus") || {};
     if (focus.query === undefined && focus.key === undefined) return null;
-    const data = this.current();
-    const outside = (index, count) => index !== null && index !== undefined && !(index >= 0 && index < count);
-    if (outside(focus.query, data.n_q) || outside(focus.key, data.n_k)) return null; // set for another map
+    if (focus.map !== this.maps.indexOf(this.current())) return null; // a pin names positions in one map
     return { query: focus.query ?? null, key: focus.key ?? null, head: null, cell: Boolean(focus.cell) };
   }
 
   togglePin(focus) {
     const now = this.pinned();
     const same = now && now.query === focus.query && now.key === focus.key;
-    this.save({ focus: same ? {} : { query: focus.query, key: focus.key, cell: focus.cell } });
+    const map = this.maps.indexOf(this.current());
+    this.save({ focus: same ? {} : { map, query: focus.query, key: focus.key, cell: focus.cell } });
   }
 
   setHover(focus) {
@@ -659,6 +658,7 @@ class Explorer {
     this.root.dataset.focusQuery = focus && focus.query !== null ? String(focus.query) : "";
     this.root.dataset.focusKey = focus && focus.key !== null ? String(focus.key) : "";
     this.root.dataset.pinned = this.pinned() ? "yes" : "no";
+    this.root.dataset.pin = JSON.stringify(this.model.get("focus") || {});
     this.clearButton.style.visibility = this.pinned() ? "visible" : "hidden";
   }
 
