@@ -185,7 +185,7 @@ class HeatmapPanel extends Panel {
   layout() {
     const d = this.data;
     const longest = Math.max(d.n_q, d.n_k);
-    this.cell = Math.max(1, Math.min(this.small ? 24 : 40, Math.floor((this.small ? SMALL_PX : SINGLE_PX) / longest)));
+    this.cell = Math.max(1, Math.min(40, Math.floor((this.small ? SMALL_PX : SINGLE_PX) / longest)));
     this.fontPx = this.small ? 9 : Math.max(9, Math.min(12, Math.floor(this.cell * 0.7)));
     this.rowStep = this.labelStep(this.cell);
     const showLabels = !this.small || this.cell >= 10;
@@ -232,7 +232,7 @@ class HeatmapPanel extends Panel {
       hc.fillRect(0, 0, hatch.width, hatch.height);
       b.drawImage(hatch, this.left, this.top, w, hgt);
     }
-    if (!this.small && this.cell >= 28) this.writeValues(b);
+    if (this.cell >= 28) this.writeValues(b);
     if (this.showLabels) this.writeLabels(b);
     b.strokeStyle = "#999";
     b.lineWidth = 1;
