@@ -340,7 +340,7 @@ class LinesPanel extends Panel {
     this.x0 = this.labelsLeft + 4;
     this.x1 = this.x0 + this.gap;
     this.maxWidth = this.small ? 3 : Math.max(2, Math.min(10, this.row * 0.8));
-    this.width = this.x1 + 4 + this.labelsRight;
+    this.width = this.x1 + 6 + this.labelsRight;
     this.height = this.top * 2 + this.span;
   }
 
@@ -348,19 +348,20 @@ class LinesPanel extends Panel {
 
   yKey(j) { return this.top + ((j + 0.5) * this.span) / this.data.n_k; }
 
-  strokeLines(b, pairs, colour, alphaFloor) {
+  strokeLines(b, pairs, colour, alphaFloor, maxWidth = this.maxWidth) {
     // pairs: [i, j, weight]; batched by width so that thousands of lines cost a few strokes.
+    // Width is proportional to the weight: maxWidth pixels for the map's largest weight.
     const buckets = Array.from({ length: WIDTH_BUCKETS }, () => []);
     for (const [i, j, v] of pairs) {
       const k = Math.min(WIDTH_BUCKETS - 1, Math.floor((v / this.data.top) * WIDTH_BUCKETS));
-      if (v * this.maxWidth < 0.05) continue; // thinner than a twentieth of a pixel: invisible
+      if ((v / this.data.top) * maxWidth < 0.05) continue; // thinner than a twentieth of a pixel: invisible
       buckets[k].push(i, j);
     }
     b.strokeStyle = colour;
     buckets.forEach((list, k) => {
       if (!list.length) return;
       const level = (k + 0.5) / WIDTH_BUCKETS;
-      b.lineWidth = Math.max(0.25, level * this.data.top * this.maxWidth);
+      b.lineWidth = Math.max(0.25, level * maxWidth);
       b.globalAlpha = alphaFloor + (1 - alphaFloor) * level;
       b.beginPath();
       for (let n = 0; n < list.length; n += 2) {
@@ -403,17 +404,17 @@ class LinesPanel extends Panel {
       b.fillStyle = focused ? ATTENDS_TO : "#222";
       b.fillText(shortLabel(d.query_tokens[i]), this.x0 - 4, this.yQuery(i));
     }
+    const step = this.span / d.n_k;
     for (let j = 0; j < d.n_k; j++) {
       const focused = focus && focus.key === j;
-      if (j % this.rowStep && !focused && !maskedKey(j)) continue;
+      if (maskedKey(j)) { // masked for the focused query: a hatched mark, not a zero-width line
+        b.fillStyle = this.hatch || (this.hatch = hatchPattern(b));
+        b.fillRect(this.x1, this.yKey(j) - step / 2, 4, Math.max(1, step));
+      }
+      if (j % this.rowStep && !focused) continue;
       b.textAlign = "left";
       b.fillStyle = focused ? ATTENDED_BY : maskedKey(j) ? "#999" : "#222";
-      const text = shortLabel(d.key_tokens[j]);
-      b.fillText(text, this.x1 + 4, this.yKey(j));
-      if (maskedKey(j)) { // masked for the focused query: struck through, not a zero-width line
-        const w = b.measureText(text).width;
-        b.fillRect(this.x1 + 4, this.yKey(j), w, 1);
-      }
+      b.fillText(shortLabel(d.key_tokens[j]), this.x1 + 6, this.yKey(j));
     }
   }
 
@@ -433,8 +434,10 @@ class LinesPanel extends Panel {
   drawFocus(ctx, focus) {
     ctx.fillStyle = "rgba(255,255,255,0.75)"; // fade the full picture, then draw the focus on top
     ctx.fillRect(0, 0, this.width, this.height);
-    if (focus.query !== null) this.strokeLines(ctx, this.pairs((i) => i === focus.query), ATTENDS_TO, 0.6);
-    if (focus.key !== null) this.strokeLines(ctx, this.pairs((i, j) => j === focus.key), ATTENDED_BY, 0.6);
+    // The focused token's lines are drawn wider (same scale for all of them), to stand out of the fan.
+    const wide = Math.max(this.maxWidth, this.small ? 5 : 12);
+    if (focus.query !== null) this.strokeLines(ctx, this.pairs((i) => i === focus.query), ATTENDS_TO, 0.6, wide);
+    if (focus.key !== null) this.strokeLines(ctx, this.pairs((i, j) => j === focus.key), ATTENDED_BY, 0.6, wide);
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, this.x0, this.height);
     ctx.fillRect(this.x1, 0, this.width - this.x1, this.height);
