@@ -8,7 +8,7 @@ import torch
 
 from tfscourse.char_lstm import CharLMConfig, CharLSTM, CharVocab, random_windows
 from tfscourse.lstm_diagram import format_vector, lstm_cell_figure
-from tfscourse.lstm_gates import GATES, GateExplorer, gate_activations
+from tfscourse.lstm_gates import GATES, GateExplorer, gate_activations, most_variable_units
 from tfscourse.widgets import figure_png
 
 PNG_MAGIC = b"\x89PNG"
@@ -65,6 +65,20 @@ def test_gate_explorer_redraws_and_leaves_a_png():
     assert bytes(explorer.image.value) == b"" and "no characters" in explorer.message.value
     explorer.text.value = "fed cab"
     assert explorer.activations["cell state c"].shape == (7, 6)
+    shown = bytes(explorer.image.value)
+    first_unit, other_unit = explorer.unit.options[0][1], explorer.unit.options[-1][1]
+    assert explorer.unit.value == first_unit and first_unit != other_unit
+    explorer.unit.value = other_unit  # colour the text by another unit
+    assert bytes(explorer.image.value) != shown and bytes(explorer.image.value).startswith(PNG_MAGIC)
+
+
+def test_units_offered_are_the_most_variable_first():
+    steady = np.full(10, 0.99)  # a saturated unit: says nothing about the text
+    swinging = np.tile([0.1, 0.9], 5)
+    drifting = np.linspace(0.3, 0.6, 10)
+    activations = np.stack([steady, drifting, swinging], axis=1)  # (T, H) = (10, 3)
+    assert most_variable_units(activations) == [2, 1, 0]
+    assert most_variable_units(activations, count=1) == [2]
 
 
 def test_char_vocab_roundtrip_and_unknown_characters():

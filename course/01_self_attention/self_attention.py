@@ -357,13 +357,18 @@ for _n, _d, _d_k, _d_v in [(1, 2, 3, 2), (5, 4, 3, 2), (6, 3, 5, 7), (4, 8, 8, 8
 # as explained above, are $W_q = W_k = \begin{bmatrix}1&0&0\\0&1&0\end{bmatrix}$ and $W_v = I_2$.
 #
 # The cell below applies **your** `self_attention` twice (the output of layer 1 is the input of layer 2,
-# with the same matrices) to both sentences and shows the attention maps. Use the dropdown to switch
-# between sentences and layers, and look at the row of **they**.
+# with the same matrices) to both sentences and shows the attention maps. Use *show* to switch
+# between sentences and layers, and hover over **they**: its row (what it attends to) and its column
+# (what attends to it) light up, with the weights on the token chips; click a token to pin it. The
+# *query scale* slider multiplies $W_q$ before your function runs: every score grows by that factor,
+# like a softmax at temperature $1/\text{scale}$. Watch the row of *they* sharpen or flatten.
 #
 # *Where the course departs from the handout:* the sheet does not say whether to scale the scores; this
 # notebook uses the scaled form ($d_k = 3$) throughout. The conclusion is the same without scaling.
 
 # %% nbgrader={"grade": false, "grade_id": "juventus_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import ipywidgets as widgets
+
 from tfscourse.widgets import AttentionMap, show_attention
 
 word_vectors = {
@@ -374,18 +379,24 @@ W_q_sheet = np.array([[1, 0, 0], [0, 1, 0]], dtype=float)  # = W_Q^T from the sh
 W_k_sheet = np.array([[1, 0, 0], [0, 1, 0]], dtype=float)  # = W_K^T
 W_v_sheet = np.eye(2)  # = W_V^T
 
-juventus_maps, they_weights = {}, {}
-for last_word in ("strong", "weak"):
-    tokens = "Juventus lost from Ajax because they were too".split() + [last_word]
-    H = np.array([word_vectors[t] for t in tokens], dtype=float)
-    for layer in (1, 2):
-        H, weights = self_attention(H, W_q_sheet, W_k_sheet, W_v_sheet)
-        juventus_maps[f"'...too {last_word}', layer {layer}"] = AttentionMap(weights, tokens)
-        they_weights[(last_word, layer)] = dict(zip(tokens, np.round(weights[tokens.index("they")], 3)))
+def juventus_maps_at(scale):
+    """{label: AttentionMap} for both sentences and both layers, with W_q multiplied by `scale`."""
+    maps = {}
+    for last_word in ("strong", "weak"):
+        tokens = "Juventus lost from Ajax because they were too".split() + [last_word]
+        H = np.array([word_vectors[t] for t in tokens], dtype=float)
+        for layer in (1, 2):
+            H, weights = self_attention(H, scale * W_q_sheet, W_k_sheet, W_v_sheet)
+            maps[f"'...too {last_word}', layer {layer}"] = AttentionMap(weights, tokens)
+    return maps
 
-for (last_word, layer), row in they_weights.items():
-    print(f"{last_word:>6}, layer {layer}: they -> Juventus {row['Juventus']:.3f}, Ajax {row['Ajax']:.3f}")
-juventus_explorer = show_attention(juventus_maps, title="Juventus vs Ajax")
+
+for label, amap in juventus_maps_at(1.0).items():
+    they = dict(zip(amap.key_tokens, amap.weights[amap.query_tokens.index("they")]))
+    print(f"{label}: they -> Juventus {they['Juventus']:.3f}, Ajax {they['Ajax']:.3f}")
+scale_slider = widgets.FloatSlider(value=1.0, min=0.25, max=4.0, step=0.25, description="query scale",
+                                   continuous_update=False)
+juventus_explorer = show_attention(juventus_maps_at, title="Juventus vs Ajax", control=scale_slider)
 
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "juventus_discussion", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
@@ -682,7 +693,9 @@ for _n in (1, 2, 5, 9):
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "masking_demo_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # The cell below masks out position $t = 3$ for every query (a column of `False`), then applies your
-# causal mask, to six random tokens, and shows both weight matrices.
+# causal mask, to six random tokens, and shows both weight matrices. Masked entries are drawn hatched:
+# they are not small weights, they are pairs the softmax never saw. Hover over *eat* in the causal map
+# to see which tokens it may look at, and which later tokens look back at it.
 
 # %% nbgrader={"grade": false, "grade_id": "masking_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(0)
@@ -693,7 +706,8 @@ hide_3[:, 3] = False
 _, w_hide_3 = scaled_dot_product_attention(X_demo, X_demo, X_demo, mask=hide_3)
 _, w_causal = scaled_dot_product_attention(X_demo, X_demo, X_demo, mask=causal_mask(6))
 mask_explorer = show_attention(
-    {"position 3 masked": AttentionMap(w_hide_3, demo_tokens), "causal": AttentionMap(w_causal, demo_tokens)},
+    {"position 3 masked": AttentionMap(w_hide_3, demo_tokens, mask=hide_3),
+     "causal": AttentionMap(w_causal, demo_tokens, mask=causal_mask(6))},
     title="Masked attention",
 )
 

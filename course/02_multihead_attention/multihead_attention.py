@@ -394,7 +394,10 @@ assert all(np.isfinite(v) for v in _w.ravel().tolist()), "large scores must not 
 # * head 1's queries and keys both come from the word: each token looks at every copy of itself;
 # * head 2's query is the constant and its key marks position 0: every token looks at the first token.
 #
-# Pick an input in the dropdown; the grid shows one map per head (rows: queries, columns: keys).
+# Pick an input with *show*; the three heads are drawn side by side (rows: queries, columns: keys).
+# Hover over a token to see, in every head at once, what it attends to (its row) and what attends to
+# it (its column); *head* shows one head alone, *lines* draws each weight as a line from a query on
+# the left to a key on the right. In the causal inputs the hatched cells are masked.
 
 # %% nbgrader={"grade": false, "grade_id": "widget_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from tfscourse.widgets import AttentionMap, show_attention
@@ -437,7 +440,7 @@ for sentence in demo_inputs:
     demo_maps[sentence] = AttentionMap(head_weights, tokens)
     causal_tokens = np.tril(np.ones((len(tokens), len(tokens)), dtype=bool))
     _, head_weights = multi_head_attention(embed_tokens(tokens), W_Q_demo, W_K_demo, W_V_demo, W_O_demo, mask=causal_tokens)
-    demo_maps[sentence + " (causal mask)"] = AttentionMap(head_weights, tokens)
+    demo_maps[sentence + " (causal mask)"] = AttentionMap(head_weights, tokens, mask=causal_tokens)
 head_explorer = show_attention(demo_maps, title="Your multi_head_attention")
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "why_heads", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}

@@ -373,7 +373,9 @@ assert _close(_out, np.array([[100.0]])), "large scores: the output must be the 
 # The cell below runs **your** `cross_attention` on the sheet's images and sentences, reusing the search's
 # projections as the query and key maps ($W_q = W_i$, $W_k = W_t$), with a value map $W_v$ ($2 \times 4$)
 # that brings sentence information back to the images' 4-dimensional space, where it is **added** to the
-# image vectors (a residual connection). Compare the attention map with the scores of section 1.1.
+# image vectors (a residual connection). Compare the attention map with the scores of section 1.1: hover
+# over an image to see how its attention splits over the three sentences, or over a sentence to see
+# which image draws on it; *lines* draws each weight as a line from an image to a sentence.
 
 # %% nbgrader={"grade": false, "grade_id": "cross_attention_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from tfscourse.widgets import AttentionMap, show_attention

@@ -1163,36 +1163,29 @@ for temperature, top_k in [(0.7, 20), (1.0, 50), (1.5, None)]:
 # ## 10 · Looking inside: attention maps of the trained model
 #
 # Type a sentence and press Enter. The explorer shows the attention weights of every head of the chosen layer
-# (the dropdown also offers single heads): row $t$ is what token $t$ looked at. Everything above the diagonal
-# is zero: that is your causal mask at work. Look for heads that attend to the previous token, heads that
-# stay on the first token (a "resting place" when nothing else is useful), and heads that look back at an
-# earlier occurrence of the same word.
+# side by side (*head* shows one alone, larger, with its values): row $t$ is what token $t$ looked at.
+# Hover over a token to light up its row and column in every head; click it to pin it. Everything above
+# the diagonal is hatched: your causal mask never let those pairs into the softmax. Look for heads that
+# attend to the previous token, heads that stay on the first token (a "resting place" when nothing else is
+# useful), and heads that look back at an earlier occurrence of the same word.
 
 # %% nbgrader={"grade": false, "grade_id": "attention_map", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import ipywidgets as widgets
-from IPython.display import display
 
 
 def attention_explorer_maps(text):
-    """{label: AttentionMap} for every layer (all heads) and every single head of the trained model."""
+    """{"layer i": AttentionMap} with all heads of every layer of the trained model, for the text."""
     ids = encode(tokenizer, text)[: config.block_size]
+    if len(ids) == 0:
+        raise ValueError("the tokenizer found no tokens: type some words")
     labels = token_strings(tokenizer, ids)
     maps = reference.attention_maps(model, ids.to(device))  # one (H, T, T) tensor per layer
-    out = {}
-    for i, w in enumerate(maps):
-        out[f"layer {i}"] = AttentionMap(w.numpy(), labels)
-    for i, w in enumerate(maps):
-        for h in range(w.shape[0]):
-            out[f"layer {i} · head {h} only"] = AttentionMap(w[h].numpy(), labels)
-    return out
+    return {f"layer {i}": AttentionMap(w.numpy(), labels, mask="causal") for i, w in enumerate(maps)}
 
 
 sentence_box = widgets.Text(value="The value of x is returned by the function", description="sentence",
                             continuous_update=False, layout=widgets.Layout(width="70%"))
-display(sentence_box)
-attention_explorer = show_attention(attention_explorer_maps(sentence_box.value), title="GPT attention")
-sentence_box.observe(lambda change: attention_explorer.set_maps(attention_explorer_maps(change["new"]))
-                     if change["new"].strip() else None, names="value")
+attention_explorer = show_attention(attention_explorer_maps, title="GPT attention", control=sentence_box)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "training_discussion", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
 # **Question.** Report your final training and validation loss and where you trained (device, corpus,

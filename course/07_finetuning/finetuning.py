@@ -677,8 +677,9 @@ for _seed, (_n, _d, _dk, _dv, _p) in enumerate([(3, 4, 2, 5, 2), (1, 3, 3, 3, 1)
 # 3. **A bottleneck adapter** ($d = 3$, $b = 1$) after the feed-forward sub-layer: the output is moved by
 #    $\mathrm{ReLU}(\mathrm{out}\, W_{down}^\top + b_{down}) W_{up}^\top + b_{up}$; at initialisation it is the identity.
 #
-# The widget at the end shows the attention weights of the plain, LoRA and prefix versions: pick one
-# in the dropdown (the adapter leaves attention alone).
+# The widget at the end shows the attention weights of the plain, LoRA and prefix versions side by side
+# (the adapter leaves attention alone). The plain and LoRA layers have no prefix, so their prefix
+# columns are hatched: not zero weight, no such key. Hover over a token to compare its row in the three.
 
 # %% nbgrader={"grade": false, "grade_id": "layer_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -749,12 +750,16 @@ with torch.no_grad():
 
 from tfscourse.widgets import AttentionMap, show_attention
 
+# The three variants as one map of three matrices, over the prefix-tuned layer's keys: the plain and
+# LoRA layers have no prefix keys, so those two columns are masked (hatched), not zero.
+no_prefix = torch.zeros(len(tokens_003), 2)  # (n, p)
+variant_weights = torch.stack([torch.cat([no_prefix, plain_w], dim=1), torch.cat([no_prefix, lora_w], dim=1), prefix_w])
+variant_mask = torch.ones_like(variant_weights, dtype=torch.bool)  # (3, n, p + n): True = a key exists
+variant_mask[:2, :, :2] = False
 layer_explorer = show_attention(
-    {
-        "plain attention": AttentionMap(plain_w.numpy(), tokens_003),
-        "LoRA on W_q, W_k, W_v": AttentionMap(lora_w.numpy(), tokens_003),
-        "prefix-tuning (2 virtual tokens)": AttentionMap(prefix_w.numpy(), tokens_003, ["P1", "P2"] + tokens_003),
-    },
+    {"plain, LoRA and prefix-tuning": AttentionMap(
+        variant_weights.numpy(), tokens_003, ["P1", "P2"] + tokens_003, mask=variant_mask.numpy(),
+        head_names=["plain attention", "LoRA on W_q, W_k, W_v", "prefix-tuning (2 virtual tokens)"])},
     title="Seed-003 encoder layer",
 )
 

@@ -8,7 +8,8 @@ Students meet it in the first code cell of every notebook::
 Modules:
     environment    the notebook set-up (seeds, warnings, plotting defaults, Colab)
     colab          where the package is installed from, and the setup cell that does it
-    widgets        attention-map widgets that always leave a static picture behind
+    widgets        the attention explorer (an anywidget; static/ holds its JavaScript) and its PNG
+    widget_page    the explorer as a standalone HTML page (browser tests, the widget benchmark)
     data           offline corpora (the Python reference bundled with CPython)
     reference      small reference functions later notebooks may import (stable softmax)
     mha_sketch     notebook 02: the multi-head attention sketch drawn from the student's shapes

@@ -6,11 +6,14 @@ four gates and the new cell and hidden states. The state is advanced with the
 student's own ``lstm_cell`` and the gates use the student's ``sigmoid``, so the
 picture shows the student's code at work.
 
-``GateExplorer`` is the widget: a text box, a dropdown over the gates and a
-heatmap of time (one column per character) by hidden unit. Like
-``tfscourse.widgets.AttentionExplorer`` it draws into an ``ipywidgets.Image``
-and also puts a static PNG of the current picture in its display data, so
-feedback HTML and non-interactive viewers still show something.
+``GateExplorer`` is the widget: a text box, a dropdown over the gates, a
+heatmap of time (one column per character) by the hidden units that change
+most over the text (a saturated unit says nothing), and the text itself with
+each character coloured by one chosen unit, so a unit that tracks something
+(inside a string, indentation, the end of a line) shows itself. It draws a
+matplotlib picture into an ``ipywidgets.Image`` and also puts a static PNG of
+the current picture in its display data, so feedback HTML and non-interactive
+viewers still show something.
 
 Example:
     >>> import numpy as np
@@ -28,6 +31,8 @@ import base64
 from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
+import matplotlib
+import matplotlib.patches
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -36,6 +41,7 @@ from tfscourse.widgets import figure_png
 GATES = ("input gate i", "forget gate f", "candidate g", "output gate o", "cell state c", "hidden state h")
 SQUASHED_01 = {"input gate i", "forget gate f", "output gate o"}  # values in (0, 1)
 MAX_CHARS = 80  # wider heatmaps become unreadable
+UNITS_SHOWN = 12  # rows of the heatmap: the units that change most over the text
 
 
 def _reference_sigmoid(z):
@@ -83,26 +89,75 @@ def _show_char(ch: str) -> str:
     return {" ": "␣", "\n": "⏎", "\t": "⇥"}.get(ch, ch)
 
 
-def gate_figure(activations: np.ndarray, tokens: Sequence[str], name: str, title: str = "") -> Figure:
-    """Heatmap of one gate: hidden units down the side, time (the tokens) along the bottom."""
-    T, H = activations.shape
-    fig = Figure(figsize=(min(14.0, max(5.0, 0.18 * T + 2.5)), min(7.0, max(3.0, 0.04 * H + 2.0))), layout="constrained")
-    ax = fig.add_subplot()
+def most_variable_units(activations: np.ndarray, count: int = UNITS_SHOWN) -> list[int]:
+    """The ``count`` hidden units whose activation changes most over the text, most variable first.
+
+    activations: (T, H). A unit that stays saturated says nothing about the text; one that
+    swings is the one worth reading.
+    """
+    spread = activations.std(axis=0) if activations.shape[0] > 1 else np.abs(activations).max(axis=0)
+    order = np.argsort(-spread, kind="stable")  # (H,) unit indices, most variable first
+    return [int(u) for u in order[:count]]
+
+
+def _colour_scale(name: str, activations: np.ndarray) -> dict:
+    """imshow/colour arguments: viridis on (0, 1) for the gates, a diverging map around 0 otherwise."""
     if name in SQUASHED_01:
-        image = ax.imshow(activations.T, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
-    else:
-        bound = max(1e-12, float(np.abs(activations).max())) if activations.size else 1.0
-        image = ax.imshow(activations.T, aspect="auto", cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
-    ax.set_xticks(range(T), [_show_char(t) for t in tokens], fontsize=8)
-    ax.set_xlabel("time step (input character)")
-    ax.set_ylabel("hidden unit")
-    ax.set_title(title or name)
-    fig.colorbar(image, ax=ax, label=name)
+        return {"cmap": "viridis", "vmin": 0.0, "vmax": 1.0}
+    bound = max(1e-12, float(np.abs(activations).max())) if activations.size else 1.0
+    return {"cmap": "RdBu_r", "vmin": -bound, "vmax": bound}  # red/blue stays readable with red-green deficiencies
+
+
+def _highlighted_text(ax, values: np.ndarray, tokens: Sequence[str], scale: dict) -> None:
+    """The text as typed, each character on a background coloured by one unit's activation."""
+    norm = matplotlib.colors.Normalize(scale["vmin"], scale["vmax"])
+    cmap = matplotlib.colormaps[scale["cmap"]]
+    line, column = 0, 0
+    for ch, value in zip(tokens, values):
+        colour = cmap(norm(value))
+        ax.add_patch(matplotlib.patches.Rectangle((column, -line - 1), 1, 1, color=colour))
+        light = sum(colour[:3]) / 3 > 0.55
+        ax.text(column + 0.5, -line - 0.5, _show_char(ch) if ch in " \n\t" else ch, ha="center", va="center",
+                family="monospace", fontsize=10, color="black" if light else "white")
+        column += 1
+        if ch == "\n":
+            line, column = line + 1, 0
+    width = max(1, max((len(row) + 1 for row in "".join(tokens).split("\n")), default=1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(-line - 1, 0)
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+
+def gate_figure(activations: np.ndarray, tokens: Sequence[str], name: str, title: str = "",
+                unit: int | None = None) -> Figure:
+    """The most variable units of one gate over time, and the text highlighted by one unit.
+
+    activations: (T, H). Top: a heatmap of the UNITS_SHOWN most variable units (rows,
+    most variable first) by time step (the characters). Bottom: the text itself, each
+    character coloured by ``unit``'s activation (default: the most variable unit).
+    """
+    T, H = activations.shape
+    units = most_variable_units(activations)
+    unit = units[0] if unit is None else unit
+    scale = _colour_scale(name, activations)
+    lines = "".join(tokens).count("\n") + 1
+    fig = Figure(figsize=(min(14.0, max(6.0, 0.2 * T + 2.5)), 2.6 + 0.22 * len(units) + 0.35 * lines),
+                 layout="constrained")
+    top, bottom = fig.subplots(2, 1, height_ratios=[0.22 * len(units) + 0.8, 0.35 * lines + 0.3])
+    image = top.imshow(activations[:, units].T, aspect="auto", interpolation="nearest", **scale)  # (units, T)
+    top.set_xticks(range(T), [_show_char(t) for t in tokens], fontsize=8)
+    top.set_yticks(range(len(units)), [f"unit {u}" for u in units], fontsize=8)
+    top.set_xlabel("time step (input character)")
+    top.set_title((title or name) + f": the {len(units)} of {H} units that change most")
+    fig.colorbar(image, ax=top, label=name)
+    _highlighted_text(bottom, activations[:, unit], tokens, scale)
+    bottom.set_title(f"the text coloured by unit {unit}", fontsize=10)
     return fig
 
 
 class GateExplorer(widgets.VBox):
-    """A text box and a gate dropdown over the heatmap of that gate's activations.
+    """A text box, a gate dropdown and a unit dropdown over the picture of that gate (``gate_figure``).
 
     encode(text) -> (X (T, D), tokens) turns the typed text into LSTM inputs;
     weights = (W_ih, W_hh, b_ih, b_hh) in torch's layout.
@@ -115,12 +170,15 @@ class GateExplorer(widgets.VBox):
         self.text = widgets.Text(value=text, description="text", continuous_update=False,
                                  layout=widgets.Layout(width="90%"))
         self.dropdown = widgets.Dropdown(options=GATES, value=gate, description="show")
+        self.unit = widgets.Dropdown(description="colour by", layout=widgets.Layout(width="max-content"))
         self.message = widgets.HTML()
         self.image = widgets.Image(format="png")
-        super().__init__([self.text, self.dropdown, self.message, self.image])
+        super().__init__([self.text, widgets.HBox([self.dropdown, self.unit]), self.message, self.image])
         self.activations, self.tokens = {}, []
         self.text.observe(lambda change: self.update(), names="value")
-        self.dropdown.observe(lambda change: self.redraw(), names="value")
+        self.dropdown.observe(lambda change: self.choose_units(), names="value")
+        self._choosing = False
+        self.unit.observe(lambda change: None if self._choosing else self.redraw(), names="value")
         self.update()
 
     def update(self) -> None:
@@ -134,6 +192,18 @@ class GateExplorer(widgets.VBox):
         else:
             self.activations = gate_activations(X, *self.weights, sigmoid=self.sigmoid, cell=self.cell)
             self.message.value = ""
+        self.choose_units()
+
+    def choose_units(self) -> None:
+        """Offer the chosen gate's most variable units (most variable first), then redraw."""
+        if self.activations:
+            units = most_variable_units(self.activations[self.dropdown.value])
+            options = [(f"unit {u}" + (" (changes most)" if k == 0 else ""), u) for k, u in enumerate(units)]
+            if list(self.unit.options) != options:
+                self._choosing = True  # one redraw below, not one per trait change
+                self.unit.options = options
+                self.unit.value = units[0]
+                self._choosing = False
         self.redraw()
 
     def redraw(self) -> None:
@@ -141,7 +211,7 @@ class GateExplorer(widgets.VBox):
             self.image.value = b""
             return
         name = self.dropdown.value
-        fig = gate_figure(self.activations[name], self.tokens, name, f"{name} while reading the text")
+        fig = gate_figure(self.activations[name], self.tokens, name, f"{name} while reading the text", unit=self.unit.value)
         self.image.value = figure_png(fig)
 
     def _repr_mimebundle_(self, **kwargs):

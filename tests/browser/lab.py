@@ -50,7 +50,9 @@ class LabServer:
         self.log = open(workdir / "jupyterlab.log", "w")  # noqa: SIM115 - closed in stop()
         # Kernels run as under `nbgrader validate`: training loops shrink, so completed notebooks
         # run in seconds; what the browser tests check (cells, widgets, buttons) is unchanged.
-        env = {**os.environ, "NBGRADER_EXECUTION": "validate"}
+        # TFSCOURSE_WIDGETS=live: the attention explorers stay live widgets, as a student sees
+        # them (under nbgrader they would otherwise be pictures only).
+        env = {**os.environ, "NBGRADER_EXECUTION": "validate", "TFSCOURSE_WIDGETS": "live"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={self.port}", "--ip=127.0.0.1",
              "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
