@@ -34,7 +34,7 @@ demo: $(STAMP)
 # The course's own test suite (lint, build, known-wrong answers, real autograde, Colab emulation).
 # pytest's exit code 5 ("no tests collected") counts as a failure.
 test: $(STAMP) system-packages
-	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/ruff check src tests tools benchmarks course
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); \
 	status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
@@ -47,7 +47,7 @@ system-packages:
 	else echo "note: missing system packages:$$missing; the tests that need them will be skipped"; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/ruff check src tests tools benchmarks course
 
 release: $(STAMP)
 	$(BIN)/tfscourse release

@@ -20,7 +20,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -203,7 +207,9 @@ for _n_q, _n_k, _d_k, _d_v in [(1, 1, 1, 1), (3, 5, 4, 2), (7, 2, 3, 6), (4, 4, 
         assert _close(_out, _torch_out), f"output disagrees with torch's scaled_dot_product_attention ({_which} a mask)"
 
 # huge logits stay finite
-_Q = np.array([[300.0, 300.0]]); _K = np.array([[300.0, 300.0], [-300.0, 300.0]]); _V = np.array([[1.0], [2.0]])
+_Q = np.array([[300.0, 300.0]])
+_K = np.array([[300.0, 300.0], [-300.0, 300.0]])
+_V = np.array([[1.0], [2.0]])
 _out, _w = scaled_dot_product_attention(_Q, _K, _V)
 assert _close(_w, np.array([[1.0, 0.0]])), "large scores must give finite weights (subtract the maximum)"
 
@@ -311,7 +317,6 @@ assert np.allclose(w.sum(axis=1), 1.0), "each row of weights should sum to 1"
 ### BEGIN HIDDEN TESTS
 import numpy as np
 import torch
-
 
 _rng = np.random.default_rng(11)
 for _n, _d, _d_k, _d_v in [(1, 2, 3, 2), (5, 4, 3, 2), (6, 3, 5, 7), (4, 8, 8, 8)]:
@@ -503,7 +508,8 @@ for _n, _d_k, _d_v in [(1, 2, 3), (6, 4, 2), (9, 3, 5)]:
     _best = _scores.index(max(_scores))
     assert np.asarray(argmax_attention(_q.copy(), _K.copy(), _V.copy()), dtype=float).tolist() == _V[_best].tolist(), f"wrong value picked for n={_n}"
 # ties go to the first maximum
-_K = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]); _V = np.array([[1.0], [2.0], [3.0]])
+_K = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+_V = np.array([[1.0], [2.0], [3.0]])
 assert np.asarray(argmax_attention(np.array([1.0, 0.0]), _K, _V), dtype=float).tolist() == [1.0], "on a tie, take the first key"
 assert np.asarray(argmax_attention(np.array([1.0, 1.0]), _K, _V), dtype=float).tolist() == [1.0], "on a tie, take the first key"
 ### END HIDDEN TESTS

@@ -22,7 +22,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -350,7 +354,8 @@ for _S, _E, _H in [(5, 8, 2), (3, 12, 4), (7, 6, 1)]:
     _layer = torch.nn.MultiheadAttention(_E, _H, bias=False, batch_first=True, dtype=torch.float64)
 
     def _stack(W):
-        return torch.tensor(W.transpose(1, 0, 2).reshape(_E, _H * _M).T.copy())  # (H, E, M) -> (H*M, E)
+        heads, embed, per_head = W.shape
+        return torch.tensor(W.transpose(1, 0, 2).reshape(embed, heads * per_head).T.copy())  # (H, E, M) -> (H*M, E)
 
     with torch.no_grad():
         _layer.in_proj_weight.copy_(torch.cat([_stack(_W_Q), _stack(_W_K), _stack(_W_V)], dim=0))
@@ -616,7 +621,6 @@ assert np.all(np.isfinite(y_ln[2])) and np.allclose(y_ln[2], 0.0), "a constant r
 ### BEGIN HIDDEN TESTS
 import numpy as np
 import torch
-
 
 _rng = np.random.default_rng(51)
 for _shape in [(5, 7), (2, 3, 4), (1, 6), (3, 1), (4, 2)]:

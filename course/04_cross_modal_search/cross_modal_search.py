@@ -26,7 +26,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -317,7 +321,6 @@ assert np.allclose(w[0], want), f"expected weights {want.round(4)}, got {np.roun
 ### BEGIN HIDDEN TESTS
 import numpy as np
 import torch
-
 
 _rng = np.random.default_rng(43)
 for _n_img, _n_txt, _d_img, _d_txt, _d_k, _d_v in [(1, 1, 2, 3, 2, 1), (3, 5, 4, 2, 3, 6), (6, 2, 5, 7, 4, 3), (4, 9, 3, 3, 8, 2)]:
@@ -632,7 +635,6 @@ assert np.allclose(W_fit, W_true), f"the data were made with\n{W_true.round(3)}\
 ### BEGIN HIDDEN TESTS
 import numpy as np
 
-
 _rng = np.random.default_rng(47)
 for _n, _d_src, _d_tgt in [(20, 4, 3), (6, 2, 5), (3, 3, 3), (2, 5, 4), (1, 3, 2), (8, 1, 1)]:
     _X, _Y = _rng.normal(size=(_n, _d_src)), _rng.normal(size=(_n, _d_tgt))
@@ -658,7 +660,6 @@ assert np.allclose(W_rot, R_true), "the targets are an exact rotation of X: Proc
 ### BEGIN HIDDEN TESTS
 import numpy as np
 from scipy.linalg import orthogonal_procrustes as _scipy_procrustes
-
 
 _rng = np.random.default_rng(48)
 for _n, _d in [(10, 3), (4, 4), (30, 6), (5, 2), (3, 3)]:

@@ -27,7 +27,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -356,7 +360,6 @@ assert np.allclose(cT_demo, cn_torch[0].numpy()), "c_T differs from torch.nn.LST
 import numpy as np
 import torch
 
-
 _rng = np.random.default_rng(41)
 for _T, _B, _D, _H in [(1, 1, 1, 1), (6, 3, 4, 2), (9, 1, 3, 5), (4, 5, 2, 3), (12, 2, 7, 4)]:
     _X = _rng.normal(size=(_T, _B, _D))
@@ -505,7 +508,6 @@ assert np.isclose(small_norm, 0.5) and np.allclose(small[0], [0.3]) and np.allcl
 import numpy as np
 import torch
 
-
 _rng = np.random.default_rng(51)
 _cases = [
     ([(3, 4), (4,), (2, 2, 2)], 10.0, 1.0),
@@ -590,7 +592,7 @@ axes[0].set(xlabel="training step", ylabel="loss", title="Loss (a curve that sto
 axes[1].set(xlabel="training step", ylabel="gradient norm before clipping", title="Global gradient norm")
 axes[1].legend(loc="upper right")
 plt.show()
-for label, (losses, norms) in runs.items():
+for label, (losses, _) in runs.items():
     first_nan = next((i for i, value in enumerate(losses) if not np.isfinite(value)), None)
     print(f"{label:34s} final loss {losses[-1]:.3g}" + ("" if first_nan is None else f", loss not finite from step {first_nan}"))
 

@@ -26,7 +26,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -42,7 +46,6 @@ tfscourse.setup()
 import math
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from torch import nn
 
@@ -333,7 +336,6 @@ assert _trainable == ["A", "B"], f"only A and B may be trainable, found {_traina
 import torch
 from torch import nn
 
-
 for _seed, (_d_in, _d_out, _r, _alpha, _bias, _lead) in enumerate([(6, 4, 2, 4, True, (3,)), (17, 5, 3, 1, False, (2, 7)), (1, 9, 1, 8, True, (1,)), (33, 33, 8, 16, True, (4, 1, 2))]):
     torch.manual_seed(100 + _seed)
     _base = nn.Linear(_d_in, _d_out, bias=_bias)
@@ -400,7 +402,6 @@ assert torch.allclose(_lora(_x), _expected), f"expected {_expected.tolist()}, go
 import torch
 from torch import nn
 
-
 for _seed, (_d_in, _d_out, _r, _alpha, _bias, _lead) in enumerate([(4, 3, 2, 8, True, (1,)), (10, 6, 3, 1, False, (5,)), (7, 11, 4, 16, True, (2, 3)), (8, 8, 8, 2, True, (6,))]):
     torch.manual_seed(300 + _seed)
     _base = nn.Linear(_d_in, _d_out, bias=_bias)
@@ -430,7 +431,6 @@ assert torch.allclose(_merged(_x), _lora(_x), atol=1e-5), "the merged layer must
 ### BEGIN HIDDEN TESTS
 import torch
 from torch import nn
-
 
 for _seed, (_d_in, _d_out, _r, _alpha, _bias) in enumerate([(5, 4, 2, 3, True), (9, 2, 1, 4, False), (6, 13, 3, 12, True), (16, 16, 4, 4, True)]):
     torch.manual_seed(400 + _seed)
@@ -507,7 +507,6 @@ assert torch.allclose(_adapter(_h), _manual, atol=1e-5), "with W_up = 1 the outp
 ### BEGIN HIDDEN TESTS
 import torch
 from torch import nn
-
 
 for _seed, (_d, _b, _lead) in enumerate([(16, 4, (2, 5)), (7, 3, (1,)), (10, 1, (3, 1, 2)), (5, 12, (4,))]):
     torch.manual_seed(500 + _seed)
