@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import math
+import re
+import shutil
 
 import nbformat
 import numpy as np
@@ -10,9 +13,11 @@ import pytest
 import torch
 from nbgrader.preprocessors import ClearHiddenTests
 
-from tests.conftest import ASSIGNMENTS
-from tfscourse import hidden_helpers, notebooks
+from tests.conftest import ASSIGNMENTS, ROOT
+from tfscourse import hidden_helpers, notebooks, submissions
+from tfscourse.cycle import nbgrader_api
 from tfscourse.grading import feedback
+from tfscourse.nbgrader_runs import ScratchCourse
 
 TWO_BLOCKS = "\n".join([
     '"""Check f on the handout\'s example, then twice in secret."""',
@@ -106,6 +111,46 @@ def test_feedback_shows_no_hidden_block_of_a_cell_with_two():
             continue
         assert secret not in shown, f"feedback shows {secret!r}"
     assert "assert f(1) == 2" in shown and "assert f(0) == 0" in shown
+
+
+@pytest.mark.slow
+def test_two_hidden_blocks_release_grade_and_stay_out_of_feedback(tmp_path):
+    """A master cell with two hidden blocks, through nbgrader: released without either block, both
+    run when grading (the second one alone takes the points), and neither is in the feedback."""
+    root = tmp_path / "course_root"
+    (root / "course" / "99_tiny").mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    title = nbformat.v4.new_markdown_cell("# Tiny")
+    title.metadata["nbgrader"] = {"grade": False, "grade_id": "intro", "locked": True, "schema_version": 3,
+                                  "solution": False, "task": False}
+    answer = nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION")
+    answer.metadata["nbgrader"] = {"grade": False, "grade_id": "f", "locked": False, "schema_version": 3,
+                                   "solution": True, "task": False}
+    source = root / "course" / "99_tiny" / "tiny.py"
+    notebooks.write_source(nbformat.v4.new_notebook(cells=[title, answer, _test_cell(TWO_BLOCKS)]), source)
+    master = notebooks.build_master(source)
+    notebooks.write(master, source.with_suffix(".ipynb"))
+
+    course = ScratchCourse(root, tmp_path / "scratch", ["99_tiny"])
+    release = course.release("99_tiny")
+    released = nbformat.writes(release)
+    assert not [secret for secret in (*SECRET_LINES, "def _close") if secret in released]
+    assert not list((course.dir / "release" / "99_tiny").glob("*.py")), "the text source was released"
+    course.submit("right", "99_tiny", submissions.fill(release, master))
+    off_at_half = "def f(x):\n    return 2 * x if x != 0.5 else 1.5"
+    course.submit("off_at_half", "99_tiny", submissions.fill(release, master, {"f": off_at_half}))
+    course.autograde("99_tiny")
+    assert course.scores("99_tiny", "right") == {"test_f": (2.0, 2.0)}
+    assert course.scores("99_tiny", "off_at_half") == {"test_f": (0.0, 2.0)}
+
+    api = nbgrader_api(course.dir)
+    for student in ("right", "off_at_half"):
+        feedback.generate(course.dir, api, "99_tiny", student)
+        page = (course.dir / "feedback" / student / "99_tiny" / "tiny.html").read_text()
+        text = html.unescape(re.sub(r"<[^>]+>", "", page))  # what the student reads, highlighting removed
+        assert "assert f(0) == 0" in text and "assert f(1) == 2" in text
+        shown = [secret for secret in (*SECRET_LINES[:1], *SECRET_LINES[2:], "def _close", "HIDDEN TESTS") if secret in text]
+        assert not shown, f"the feedback of {student} shows {shown}"
 
 
 # ---- the helpers come from one place -------------------------------------------------------------
