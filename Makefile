@@ -43,7 +43,7 @@ demo: $(STAMP)
 # benchmark smoke runs). pytest's exit code 5 ("no tests collected") counts as a failure. The run
 # ends with a "system test groups" section: which of the browser, sandbox and PostgreSQL groups ran.
 test: $(STAMP) system-packages
-	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/ruff check src tests tools benchmarks course
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); \
 	status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
@@ -58,7 +58,7 @@ system-packages:
 	else echo "note: missing system packages:$$missing (installing needs root and apt-get); $(WITHOUT_PACKAGES)"; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/ruff check src tests tools benchmarks course
 
 release: $(STAMP)
 	$(BIN)/tfscourse release

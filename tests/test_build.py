@@ -82,7 +82,7 @@ def test_text_source_is_in_jupytext_layout(assignment, tmp_path):
     """Writing the master back as text gives the source unchanged: JupyterLab's jupytext saves the same file."""
     source = notebooks.source_path_of(ASSIGNMENTS[assignment])
     rewritten = tmp_path / source.name
-    notebooks.write_source(notebooks.build_master(source), rewritten)
+    notebooks.write_source(notebooks.read_source(source), rewritten)
     assert rewritten.read_text(encoding="utf-8") == source.read_text(encoding="utf-8"), (
         f"{source.name} is not in jupytext's layout: run `tfscourse build {assignment}`"
     )
@@ -139,6 +139,25 @@ def test_build_regenerates_master_and_release_and_release_refuses_a_stale_master
     assert "Softmax, computed stably" in release.read_text()
     assert not list(release.parent.glob("*.py")), "the text source must not be released"
     assert tfscourse("release", assignment).returncode == 0
+
+
+def test_sync_setup_rewrites_the_text_source(tmp_path):
+    """`tfscourse sync-setup` puts a lost Colab badge and a stale setup cell back into the source."""
+    assignment = "03_bpe"
+    course = tmp_path / "course_copy"
+    (course / "course").mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "course" / assignment, course / "course" / assignment)
+    source = notebooks.source_path_of(course / "course" / assignment / ASSIGNMENTS[assignment].name)
+    original = source.read_text(encoding="utf-8")
+    badge = colab_badge_markdown(notebooks.release_path_of(ASSIGNMENTS[assignment]))
+    broken = original.replace(f"# {badge}\n#\n", "").replace("tfscourse.setup()", "tfscourse.setup(seed=1)")
+    assert broken != original and badge not in broken
+    source.write_text(broken, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "tfscourse.cli", "sync-setup"], cwd=course, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"course/{assignment}/{source.name}" in done.stdout
+    assert source.read_text(encoding="utf-8") == original
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -5,7 +5,8 @@ known-wrong answer fails every test cell it names, and fails its *hidden* block
 on its own too (a visible check may catch it first for a student, but the hidden
 tests must not rely on that); each hidden block rejects at least three wrong
 answers; and replacing numpy's and torch's comparison functions with
-always-true ones changes none of this.
+always-true ones, shadowing built-ins, or rebinding the hidden blocks' own helpers
+(``tfscourse.hidden_helpers``) changes none of this.
 
 A hidden block must reject a known-wrong answer with an assertion that says what is wrong,
 not by crashing on it (a crash is a rejection by luck, and its message does not help the
@@ -24,6 +25,7 @@ import torch
 from tests.conftest import ASSIGNMENTS, harness, known_wrong_cases
 from tests.known_wrong_report import REJECTION_PROPERTY
 from tests.nbharness import run_cell
+from tfscourse.hidden_helpers import HELPER_NAMES
 
 CASES = [
     pytest.param(assignment, case, id=f"{assignment}-{case.label}-{index}")
@@ -129,3 +131,30 @@ def test_shadowed_builtins_do_not_rescue_wrong_answers(assignment, case):
             namespace.update(_shadowed_builtins())
             result = run_cell(h.hidden_block(test_id), namespace, test_id)
             assert not result.passed, f"{case.why!r} passes the hidden block of {test_id} once built-ins are shadowed"
+
+
+def _rebound_helpers():
+    """What a submission could define, hoping the hidden checks use its helpers instead of theirs."""
+    return {
+        "_close": lambda *a, **k: True,
+        "_TOL_64_BIT": float("inf"),
+        "_TOL_32_BIT": float("inf"),
+    }
+
+
+def test_rebound_helpers_cover_every_injected_name():
+    assert set(_rebound_helpers()) == set(HELPER_NAMES)
+
+
+@pytest.mark.parametrize("assignment, case", CASES)
+def test_rebound_helpers_do_not_rescue_wrong_answers(assignment, case):
+    """A submission that defines ``_close`` (or the tolerances) gains nothing: each hidden block
+    defines them again from tfscourse.hidden_helpers before its checks."""
+    h = harness(assignment)
+    for test_id in case.tests:
+        if h.hidden_block(test_id).strip():
+            namespace = h.namespace_with(test_id, case)
+            namespace.update(_rebound_helpers())
+            namespace.update(_shadowed_builtins())
+            result = run_cell(h.hidden_block(test_id), namespace, test_id)
+            assert not result.passed, f"{case.why!r} passes the hidden block of {test_id} once its helpers are rebound"

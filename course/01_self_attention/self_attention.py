@@ -20,7 +20,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -70,16 +74,9 @@ assert np.allclose(w[1], 1 / 3), f"equal scores should give equal weights, got {
 big = softmax(np.array([1000.0, 1001.0]))
 assert np.all(np.isfinite(big)), f"softmax overflowed on [1000, 1001]: {big}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 import numpy as np
-
-
-def _close(got, want, tol=1e-9):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
 
 
 def _reference_softmax(x, axis):
@@ -174,15 +171,8 @@ out_m, w_m = scaled_dot_product_attention(Q, K, V, mask=mask)
 assert np.all(w_m[~mask] == 0), f"masked weights must be exactly 0, got {w_m[~mask]}"
 assert np.allclose(w_m.sum(axis=1), 1.0), f"rows should still sum to 1 after masking, got {w_m.sum(axis=1)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 import torch
-
-
-def _close(got, want, tol=1e-6):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
 
 
 def _reference_attention(Q, K, V, mask=None):
@@ -217,7 +207,9 @@ for _n_q, _n_k, _d_k, _d_v in [(1, 1, 1, 1), (3, 5, 4, 2), (7, 2, 3, 6), (4, 4, 
         assert _close(_out, _torch_out), f"output disagrees with torch's scaled_dot_product_attention ({_which} a mask)"
 
 # huge logits stay finite
-_Q = np.array([[300.0, 300.0]]); _K = np.array([[300.0, 300.0], [-300.0, 300.0]]); _V = np.array([[1.0], [2.0]])
+_Q = np.array([[300.0, 300.0]])
+_K = np.array([[300.0, 300.0], [-300.0, 300.0]])
+_V = np.array([[1.0], [2.0]])
 _out, _w = scaled_dot_product_attention(_Q, _K, _V)
 assert _close(_w, np.array([[1.0, 0.0]])), "large scores must give finite weights (subtract the maximum)"
 
@@ -274,7 +266,6 @@ assert np.shape(cat_scores) == (6,), f"expected 6 scores, got shape {np.shape(ca
 assert np.allclose(cat_scores, [0, 1, 1, 1, 0, 0]), f"raw scores are plain dot products, got {cat_scores}"
 assert np.shape(cat_weights) == (6,) and np.shape(cat_output) == (2,), "expected 6 weights and a 2-d output"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 _e = math.exp(1 / math.sqrt(2))
@@ -324,16 +315,8 @@ assert out.shape == (3, 1), f"expected output of shape (3, 1), got {out.shape}"
 assert w.shape == (3, 3), f"expected weights of shape (3, 3), got {w.shape}"
 assert np.allclose(w.sum(axis=1), 1.0), "each row of weights should sum to 1"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 import torch
-
-
-def _close(got, want, tol=1e-6):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
-
 
 _rng = np.random.default_rng(11)
 for _n, _d, _d_k, _d_v in [(1, 2, 3, 2), (5, 4, 3, 2), (6, 3, 5, 7), (4, 8, 8, 8)]:
@@ -452,7 +435,6 @@ assert pe.shape == (3, 4), f"expected shape (3, 4), got {pe.shape}"
 assert np.allclose(pe[0], [0, 1, 0, 1]), f"position 0 should be [0, 1, 0, 1], got {pe[0]}"
 assert np.allclose(pe[1, :2], [np.sin(1), np.cos(1)]), f"position 1, dims 0-1 should be [sin 1, cos 1], got {pe[1, :2]}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 import numpy as np
@@ -525,7 +507,6 @@ result = argmax_attention(query, keys, values)
 print("argmax attention output:", result)
 assert np.shape(result) == (3,), f"expected a vector of shape (3,), got {np.shape(result)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 _handout = argmax_attention(np.array([-2.0, 1.0, 1.0]), np.array([[0, 1, 2], [1, 1, 2], [-1, 1, -2], [0, -1, -2]], dtype=float),
@@ -538,7 +519,8 @@ for _n, _d_k, _d_v in [(1, 2, 3), (6, 4, 2), (9, 3, 5)]:
     _best = _scores.index(max(_scores))
     assert np.asarray(argmax_attention(_q.copy(), _K.copy(), _V.copy()), dtype=float).tolist() == _V[_best].tolist(), f"wrong value picked for n={_n}"
 # ties go to the first maximum
-_K = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]); _V = np.array([[1.0], [2.0], [3.0]])
+_K = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+_V = np.array([[1.0], [2.0], [3.0]])
 assert np.asarray(argmax_attention(np.array([1.0, 0.0]), _K, _V), dtype=float).tolist() == [1.0], "on a tie, take the first key"
 assert np.asarray(argmax_attention(np.array([1.0, 1.0]), _K, _V), dtype=float).tolist() == [1.0], "on a tie, take the first key"
 ### END HIDDEN TESTS
@@ -593,7 +575,6 @@ v_a, v_b = np.array([2.0, -1.0, 0.0]), np.array([0.0, 0.0, 5.0])
 assert np.shape(M) == (3, 3), f"expected M of shape (3, 3), got {np.shape(M)}"
 assert np.allclose(M @ ((v_a + v_b) / 2), v_a), f"M v_bar should be v_a = {v_a}, got {M @ ((v_a + v_b) / 2)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 _rng = np.random.default_rng(5)
@@ -628,7 +609,6 @@ print(f"weight on v_a: {weight_on_a:.4f}")
 assert isinstance(weight_on_a, float), f"weight_on_a should be a float, got {type(weight_on_a).__name__}"
 assert 0 < weight_on_a < 1, "a softmax weight lies between 0 and 1"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 _want = math.exp(0.5) / (2 * math.exp(0.5) + 2)
@@ -682,7 +662,6 @@ m3 = causal_mask(3)
 assert m3.dtype == bool, f"expected a boolean mask, got dtype {m3.dtype}"
 assert m3.tolist() == [[True, False, False], [True, True, False], [True, True, True]], f"got {m3.tolist()}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 for _n in (1, 2, 5, 9):
@@ -747,7 +726,6 @@ def attention_flops(n, h):
 """Check the multiply-add count on one small case."""
 assert attention_flops(1, 1) == 5, f"n = h = 1: three projections, one score, one weighted sum = 5, got {attention_flops(1, 1)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 for _n, _h in [(2, 3), (128, 64), (1000, 16), (7, 1)]:
     _got = attention_flops(_n, _h)
     assert int(_got) == _got and int(_got) == 3 * _n * _h * _h + 2 * _n * _n * _h, f"wrong count for n={_n}, h={_h}"
@@ -827,7 +805,6 @@ answer_q4 = {"A", "C", "D"}
 """Q1: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B"}, "answer_q1 must be a set of letters among A, B"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q1) is set and answer_q1 == {"B"}
 ### END HIDDEN TESTS
 
@@ -835,7 +812,6 @@ assert type(answer_q1) is set and answer_q1 == {"B"}
 """Q2: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B"}, "answer_q2 must be a set of letters among A, B"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q2) is set and answer_q2 == {"A"}
 ### END HIDDEN TESTS
 
@@ -843,7 +819,6 @@ assert type(answer_q2) is set and answer_q2 == {"A"}
 """Q3: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B"}, "answer_q3 must be a set of letters among A, B"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q3) is set and answer_q3 == {"A"}
 ### END HIDDEN TESTS
 
@@ -851,7 +826,6 @@ assert type(answer_q3) is set and answer_q3 == {"A"}
 """Q4: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q4, set) and answer_q4 <= {"A", "B", "C", "D"}, "answer_q4 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q4) is set and answer_q4 == {"A", "C", "D"}
 ### END HIDDEN TESTS
 

@@ -22,7 +22,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -115,7 +119,6 @@ for key, value in shapes.items():
 assert shapes["W_Q"] == (6, 3), f"W_Q maps an E = 6 vector to M_QK = 3 entries: expected (6, 3), got {shapes['W_Q']}"
 assert shapes["Q_h"] == (4, 3), f"one query row per token: expected (4, 3), got {shapes['Q_h']}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 _rng = np.random.default_rng(22)
@@ -203,7 +206,6 @@ def mha_param_count(E, H, M_QK, M_V, bias=False):
 n_params = mha_param_count(8, 2, 4, 4)
 assert n_params == 256, f"four 8 x 8 matrices hold 256 numbers, got {n_params}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import torch
 
 for _E, _H in [(8, 2), (12, 3), (6, 6), (5, 1)]:
@@ -246,7 +248,6 @@ print("weights:", np.round(q1_weights, 4))
 assert np.shape(q1_scores) == (3,) and np.shape(q1_weights) == (3,), "expected two arrays of length 3"
 assert abs(float(np.sum(q1_weights)) - 1.0) < 1e-9, f"weights should sum to 1, got {np.sum(q1_weights)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 _e = math.exp(1 / math.sqrt(2))
@@ -305,15 +306,8 @@ causal = np.tril(np.ones((4, 4), dtype=bool))
 _, w_masked = multi_head_attention(X_small, W_Q_small, W_K_small, W_V_small, W_O_small, mask=causal)
 assert np.all(w_masked[:, ~causal] == 0), "masked weights must be exactly 0 in every head"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 import torch
-
-
-def _close(got, want, tol=1e-6):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
 
 
 def _reference_mha(X, W_Q, W_K, W_V, W_O, mask=None):
@@ -360,7 +354,8 @@ for _S, _E, _H in [(5, 8, 2), (3, 12, 4), (7, 6, 1)]:
     _layer = torch.nn.MultiheadAttention(_E, _H, bias=False, batch_first=True, dtype=torch.float64)
 
     def _stack(W):
-        return torch.tensor(W.transpose(1, 0, 2).reshape(_E, _H * _M).T.copy())  # (H, E, M) -> (H*M, E)
+        heads, embed, per_head = W.shape
+        return torch.tensor(W.transpose(1, 0, 2).reshape(embed, heads * per_head).T.copy())  # (H, E, M) -> (H*M, E)
 
     with torch.no_grad():
         _layer.in_proj_weight.copy_(torch.cat([_stack(_W_Q), _stack(_W_K), _stack(_W_V)], dim=0))
@@ -524,14 +519,7 @@ assert gap < 2e-3, f"encoder output differs from the sheet by {gap:.4f}:\n{np.ro
 Z_dec, out_dec = transformer_layer(X_hello, W_q_hello, W_k_hello, W_v_hello, W_1_hello, W_2_hello, causal=True)
 assert np.allclose(Z_dec[0], X_hello[0] @ W_v_hello), "with the causal mask, token 0 can only attend to itself: Z[0] = x_0 W_v"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
-
-
-def _close(got, want, tol=1e-6):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
 
 
 def _reference_layer(X, W_q, W_k, W_v, W_1, W_2, causal):
@@ -634,16 +622,8 @@ assert np.allclose(y_ln.mean(axis=-1), 0.0), f"every row should have mean 0, got
 assert np.allclose(y_ln[:2].std(axis=-1), 1.0, atol=1e-4), f"rows 0 and 1 should have std 1, got {y_ln[:2].std(axis=-1)}"
 assert np.all(np.isfinite(y_ln[2])) and np.allclose(y_ln[2], 0.0), "a constant row must give zeros (eps avoids 0 / 0)"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 import torch
-
-
-def _close(got, want, tol=1e-6):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
-
 
 _rng = np.random.default_rng(51)
 for _shape in [(5, 7), (2, 3, 4), (1, 6), (3, 1), (4, 2)]:
@@ -693,7 +673,6 @@ answer_q3 = {"A", "B"}
 """Q1: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B", "C", "D"}, "answer_q1 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q1) is set and answer_q1 == {"A"}
 ### END HIDDEN TESTS
 
@@ -701,7 +680,6 @@ assert type(answer_q1) is set and answer_q1 == {"A"}
 """Q2: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B", "C", "D"}, "answer_q2 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q2) is set and answer_q2 == {"A", "B", "C"}
 ### END HIDDEN TESTS
 
@@ -709,7 +687,6 @@ assert type(answer_q2) is set and answer_q2 == {"A", "B", "C"}
 """Q3: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B", "C", "D"}, "answer_q3 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q3) is set and answer_q3 == {"A", "B"}
 ### END HIDDEN TESTS
 

@@ -25,7 +25,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -72,7 +76,6 @@ assert dict(got) == {"abbc": 1, "abb": 2, "abc": 1}, f"expected {{'abbc': 1, 'ab
 got = word_frequencies("to be\tor  not\nto be")
 assert dict(got) == {"to": 2, "be": 2, "or": 1, "not": 1}, f"tabs, newlines and double spaces separate words too; got {got}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import random
 
 _rng = random.Random(3)
@@ -130,7 +133,6 @@ for pair, count in want.items():
     assert got.get(pair) == count, f"pair {pair}: expected {count} (weighted by word counts), got {got.get(pair)}"
 assert dict(got) == want, f"expected exactly the pairs {want}, got {got}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import random
 
 
@@ -201,7 +203,6 @@ assert dict(got) == want, f"expected {want}, got {got}"
 got = merge_pair({("a", "a", "a", "</w>"): 1}, ("a", "a"), "aa")
 assert dict(got) == {("aa", "a", "</w>"): 1}, f"merging (a, a) in a a a </w> should give aa a </w>, got {got}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import random
 
 
@@ -316,7 +317,6 @@ assert len(toy_merges_check) > 0 and toy_merges_check[0] == (("a", "b"), "ab"), 
 assert toy_merges_check[1] == (("ab", "b"), "abb"), f"the second merge is (('ab', 'b'), 'abb'), got {toy_merges_check[1:2]}"
 assert learn_bpe("ab ab") == [(("a", "b"), "ab"), (("ab", "</w>"), "ab</w>")], f"got {learn_bpe('ab ab')}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import random
 
 
@@ -429,7 +429,6 @@ for word, want in [("abbc", ["abb", "c</w>"]), ("abb", ["abb</w>"]), ("cab", ["c
 got = bpe_encode_word("abc", [(("b", "c"), "bc"), (("a", "b"), "ab")])
 assert list(got) == ["a", "bc", "</w>"], f"(b, c) was learned first, so 'abc' -> ['a', 'bc', '</w>'], got {got}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import random
 
 
@@ -640,7 +639,6 @@ for s in ["", "the cat", "  two  spaces\n\n", "naïve café 日本 🙂", "e\u03
     assert isinstance(ids, list) and all(isinstance(i, int) for i in ids), f"encode should return a list of ints, got {ids!r}"
     assert tok_small.decode(ids) == s, f"decode(encode({s!r})) gave {tok_small.decode(ids)!r}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import random
 
 from tfscourse.data import reference_text
@@ -684,7 +682,6 @@ assert tok_tiny.merges == {(97, 97): 256, (97, 98): 257}, (
 assert tok_tiny.vocab[257] == b"ab", f"vocab[257] should be b'ab', got {tok_tiny.vocab.get(257)!r}"
 assert len(ByteLevelBPE().train("ab cd", 300).merges) == 0, "no pair occurs twice in 'ab cd': no merges"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import random
 import re
 
@@ -776,7 +773,6 @@ tok_hand.vocab = {**{i: bytes([i]) for i in range(256)}, 256: b"bc", 257: b"ab"}
 assert tok_hand.encode("abc") == [97, 256], f"(b, c) was learned first: 'abc' -> [97, 256], got {tok_hand.encode('abc')}"
 assert tok_hand.encode("abc abc") == [97, 256, 32, 97, 256], f"got {tok_hand.encode('abc abc')}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import random
 import re
 
@@ -1035,7 +1031,6 @@ answer_q6 = {"B"}
 """Q1: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B", "C"}, "answer_q1 must be a set of letters among A-C"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q1) is set and answer_q1 == {"C"}
 ### END HIDDEN TESTS
 
@@ -1043,7 +1038,6 @@ assert type(answer_q1) is set and answer_q1 == {"C"}
 """Q2: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B", "C"}, "answer_q2 must be a set of letters among A-C"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q2) is set and answer_q2 == {"C"}
 ### END HIDDEN TESTS
 
@@ -1051,7 +1045,6 @@ assert type(answer_q2) is set and answer_q2 == {"C"}
 """Q3: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q3, set) and answer_q3 <= set("ABCDEF"), "answer_q3 must be a set of letters among A-F"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q3) is set and answer_q3 == {"A", "C", "E"}
 ### END HIDDEN TESTS
 
@@ -1059,7 +1052,6 @@ assert type(answer_q3) is set and answer_q3 == {"A", "C", "E"}
 """Q4: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q4, set) and answer_q4 <= {"A", "B", "C", "D"}, "answer_q4 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q4) is set and answer_q4 == {"A"}
 ### END HIDDEN TESTS
 
@@ -1067,7 +1059,6 @@ assert type(answer_q4) is set and answer_q4 == {"A"}
 """Q5: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q5, set) and answer_q5 <= {"A", "B", "C"}, "answer_q5 must be a set of letters among A-C"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q5) is set and answer_q5 == {"A", "C"}
 ### END HIDDEN TESTS
 
@@ -1075,7 +1066,6 @@ assert type(answer_q5) is set and answer_q5 == {"A", "C"}
 """Q6: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q6, set) and answer_q6 <= {"A", "B", "C"}, "answer_q6 must be a set of letters among A-C"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q6) is set and answer_q6 == {"B"}
 ### END HIDDEN TESTS
 

@@ -26,7 +26,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -89,15 +93,8 @@ assert np.allclose(S, expected), f"expected\n{expected.round(4)}\ngot\n{np.round
 S0 = cosine_similarity_matrix(np.zeros((1, 2)), np.array([[1.0, 2.0]]))
 assert np.all(np.isfinite(S0)) and np.allclose(S0, 0.0), f"a zero vector should get similarity 0, got {S0}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 from sklearn.metrics.pairwise import cosine_similarity as _sk_cosine
-
-
-def _close(got, want, tol=1e-9):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
 
 
 def _reference_cosine(A, B):
@@ -162,7 +159,6 @@ assert np.shape(picked_cos) == (1,), f"expected one index per image, shape (1,),
 assert picked_cos.tolist() == [0], f"by cosine, sentence 0 points exactly the same way as the image; got {picked_cos.tolist()}"
 assert picked_dot.tolist() == [1], f"by dot product, the long sentence 1 scores 3 > 1; got {picked_dot.tolist()}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 _rng = np.random.default_rng(42)
@@ -227,7 +223,6 @@ print("best sentence per image, dot:", best_annotation(I_sheet, T_sheet, W_i_she
 assert np.shape(q7_dot_scores) == (2, 3), f"expected (2, 3): images down, sentences across; got {np.shape(q7_dot_scores)}"
 assert np.shape(q7_cosine_scores) == (2, 3), f"expected (2, 3), got {np.shape(q7_cosine_scores)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 _I = [[0.2, -1.5, 0.6, 0.3], [-0.4, -0.5, 1.2, -0.1]]
@@ -271,7 +266,6 @@ answer_q7 = {"A", "D", "E"}
 """Q7: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q7, set) and answer_q7 <= set("ABCDE"), "answer_q7 must be a set of letters among A-E"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q7) is set and answer_q7 == {"A", "D", "E"}
 ### END HIDDEN TESTS
 
@@ -325,16 +319,8 @@ want = np.exp(np.array([3.0, 3.0, 6.0, 0.0]) / np.sqrt(2))
 want /= want.sum()
 assert np.allclose(w[0], want), f"expected weights {want.round(4)}, got {np.round(w[0], 4)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 import torch
-
-
-def _close(got, want, tol=1e-6):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
-
 
 _rng = np.random.default_rng(43)
 for _n_img, _n_txt, _d_img, _d_txt, _d_k, _d_v in [(1, 1, 2, 3, 2, 1), (3, 5, 4, 2, 3, 6), (6, 2, 5, 7, 4, 3), (4, 9, 3, 3, 8, 2)]:
@@ -446,7 +432,6 @@ assert abs(got - 1 / 3) < 1e-12, f"at k=1 only query 0 is a hit (query 1 ties, q
 assert abs(recall_at_k(S_toy, 2) - 1.0) < 1e-12, f"at k=2 every query is a hit, got {recall_at_k(S_toy, 2)}"
 assert recall_at_k(np.zeros((4, 4)), 1) == 0.0, "a model that gives every item the same score must not score hits at k=1"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 
@@ -539,7 +524,6 @@ got = alignment_loss(X_toy, Y_toy, np.eye(2))
 assert isinstance(got, float), f"alignment_loss should return a float, got {type(got).__name__}"
 assert abs(got - 5.0) < 1e-9, f"word 0 is at distance sqrt(3^2 + 4^2) = 5 from its translation, word 1 at 0: expected 5.0, got {got}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 _rng = np.random.default_rng(45)
@@ -562,7 +546,6 @@ got = squared_alignment_loss(X_toy, Y_toy, np.eye(2))
 assert isinstance(got, float), f"squared_alignment_loss should return a float, got {type(got).__name__}"
 assert abs(got - 25.0) < 1e-9, f"expected 5^2 + 0^2 = 25.0, got {got}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 _rng = np.random.default_rng(46)
@@ -593,7 +576,6 @@ print(f"sheet's loss (sum of distances): {loss_de:.4f}   squared loss: {squared_
 assert np.shape(projected_de) == (3, 3), f"expected a (3, 3) projection, got shape {np.shape(projected_de)}"
 assert isinstance(loss_de, float) and isinstance(squared_loss_de, float), "loss_de and squared_loss_de must be floats"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 _X = [[-0.7085, -0.8577, 1.3898], [-0.4311, -1.6566, -1.9603], [1.5719, -0.5320, -0.7148]]
@@ -653,14 +635,7 @@ W_fit = fit_linear_map(X_fit, X_fit @ W_true)
 assert np.shape(W_fit) == (3, 2), f"expected W of shape (d_src, d_tgt) = (3, 2), got {np.shape(W_fit)}"
 assert np.allclose(W_fit, W_true), f"the data were made with\n{W_true.round(3)}\nbut got\n{np.round(W_fit, 3)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
-
-
-def _close(got, want, tol=1e-6):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
 
 
 def _fit(X, Y):
@@ -696,16 +671,8 @@ assert np.shape(W_rot) == (3, 3), f"expected a (3, 3) map, got {np.shape(W_rot)}
 assert np.allclose(W_rot.T @ W_rot, np.eye(3)), f"W must be orthogonal (W^T W = I), got W^T W =\n{np.round(W_rot.T @ W_rot, 3)}"
 assert np.allclose(W_rot, R_true), "the targets are an exact rotation of X: Procrustes must find it"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 from scipy.linalg import orthogonal_procrustes as _scipy_procrustes
-
-
-def _close(got, want, tol=1e-6):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
-
 
 _rng = np.random.default_rng(48)
 for _n, _d in [(10, 3), (4, 4), (30, 6), (5, 2), (3, 3)]:
@@ -800,7 +767,6 @@ answer_q9 = {"A", "B", "D"}
 """Q9: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q9, set) and answer_q9 <= set("ABCDE"), "answer_q9 must be a set of letters among A-E"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q9) is set and answer_q9 == {"A", "B", "D"}
 ### END HIDDEN TESTS
 
@@ -864,7 +830,6 @@ assert a.grad is not None and torch.isfinite(a.grad).all(), "the loss must be di
 swapped = info_nce_loss(b, a.detach(), 0.5)
 assert abs(swapped.item() - loss.item()) < 1e-5, "the symmetric loss must not change when images and captions swap roles"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 import torch
@@ -889,10 +854,6 @@ def _plain_info_nce(u, v, tau):
     return (rows + cols) / (2 * B)
 
 
-def _close_list(got, want, tol):
-    return len(got) == len(want) and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got, want))
-
-
 _gen = torch.Generator().manual_seed(49)
 for _B, _d, _tau, _scale in [(1, 3, 0.1, 1.0), (2, 2, 1.0, 1.0), (5, 7, 0.07, 3.0), (9, 4, 2.5, 0.2), (16, 8, 0.5, 10.0)]:
     _u = (torch.randn(_B, _d, generator=_gen, dtype=torch.float64) * _scale).requires_grad_(True)
@@ -910,9 +871,9 @@ for _B, _d, _tau, _scale in [(1, 3, 0.1, 1.0), (2, 2, 1.0, 1.0), (5, 7, 0.07, 3.
     _want_grads = _u2.grad.ravel().tolist() + _v2.grad.ravel().tolist()
     _plain = _plain_info_nce(_u.detach().tolist(), _v.detach().tolist(), _tau)
     _where = f"B={_B}, d={_d}, temperature={_tau}"
-    assert _close_list([_got.item()], [_want.item()], 1e-5), f"wrong loss for {_where}"
-    assert _close_list([_got.item()], [_plain], 1e-5), f"wrong loss for {_where} (plain-Python reference)"
-    assert _close_list(_got_grads, _want_grads, 1e-5), f"wrong gradient for {_where}"
+    assert _close(_got.item(), _want.item()), f"wrong loss for {_where}"
+    assert _close(_got.item(), _plain), f"wrong loss for {_where} (plain-Python reference)"
+    assert _close(_got_grads, _want_grads), f"wrong gradient for {_where}"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "digits_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}

@@ -27,7 +27,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -78,7 +82,6 @@ big = sigmoid(np.array([[-1000.0, 1000.0]]))
 assert big.shape == (1, 2) and np.all(np.isfinite(big)), f"sigmoid must stay finite on +-1000, got {big}"
 assert np.allclose(big, [[0.0, 1.0]]), f"expected [[0, 1]] for [[-1000, 1000]], got {big}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 import warnings
 
@@ -166,7 +169,6 @@ assert np.shape(c_demo) == (2,) and np.shape(h_demo) == (2,), "expected c_t and 
 assert np.allclose(c_demo, [0.5, 3.0]), f"c_t = f*c_prev + i*g should be [0.5, 3.0], got {c_demo}"
 assert np.allclose(h_demo, np.tanh([0.5, 3.0])), f"h_t = o*tanh(c_t) should be {np.tanh([0.5, 3.0])}, got {h_demo}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 import numpy as np
@@ -201,7 +203,6 @@ h_t_by_hand = [0.309, 0.113]
 assert np.shape(c_t_by_hand) == (2,) and np.shape(h_t_by_hand) == (2,), "c_t_by_hand and h_t_by_hand must hold two numbers each"
 print("your function gives c_t =", lstm_step_from_gates(q9_values["f"], q9_values["i"], q9_values["g"], q9_values["o"], q9_values["c_prev"])[0])
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 
 _want_c = [0.9 * 0.8 + 0.3 * -0.5, 0.2 * -1.5 + 0.7 * 0.6]
@@ -282,17 +283,10 @@ with torch.no_grad():
 assert np.allclose(c_new, c_torch.numpy()), f"c_t differs from torch.nn.LSTMCell:\nyours {c_new}\ntorch {c_torch.numpy()}\n(gate order i, f, g, o?)"
 assert np.allclose(h_new, h_torch.numpy()), f"h_t differs from torch.nn.LSTMCell:\nyours {h_new}\ntorch {h_torch.numpy()}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 import numpy as np
 import torch
-
-
-def _close(got, want, tol=1e-9):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
 
 
 def _ref_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
@@ -363,16 +357,8 @@ with torch.no_grad():
 assert np.allclose(out_demo, out_torch.numpy()), "outputs differ from torch.nn.LSTM"
 assert np.allclose(cT_demo, cn_torch[0].numpy()), "c_T differs from torch.nn.LSTM"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 import torch
-
-
-def _close(got, want, tol=1e-9):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
-
 
 _rng = np.random.default_rng(41)
 for _T, _B, _D, _H in [(1, 1, 1, 1), (6, 3, 4, 2), (9, 1, 3, 5), (4, 5, 2, 3), (12, 2, 7, 4)]:
@@ -519,16 +505,8 @@ assert np.allclose(clipped[0], [0.6, 0.0]) and np.allclose(clipped[1], [0.8]), f
 small, small_norm = clip_grad_norm([np.array([0.3]), np.array([[0.4]])], 1.0)
 assert np.isclose(small_norm, 0.5) and np.allclose(small[0], [0.3]) and np.allclose(small[1], [[0.4]]), "gradients with norm 0.5 < 1 must stay unchanged"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import numpy as np
 import torch
-
-
-def _close(got, want, tol=1e-5):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is np.ndarray and got.shape == want.shape
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
-
 
 _rng = np.random.default_rng(51)
 _cases = [
@@ -553,7 +531,7 @@ for _shapes, _scale, _max_norm in _cases:
     assert type(_clipped) in (list, tuple) and len(_clipped) == len(_before), "return one clipped array per gradient"
     _factor = min(1.0, _max_norm / _exact)
     for _g, _b, _t in zip(_clipped, _before, _tensors):
-        assert _close(_g, _b * _factor, 1e-9), f"clipped gradients are wrong (max_norm={_max_norm}, norm={_exact:.3g})"
+        assert _close(_g, _b * _factor), f"clipped gradients are wrong (max_norm={_max_norm}, norm={_exact:.3g})"
         assert _close(_g, _t.grad.numpy()), "clipped gradients disagree with torch.nn.utils.clip_grad_norm_"
 # all-zero gradients: nothing to clip, no division by zero
 _zero, _zero_norm = clip_grad_norm([np.zeros(3), np.zeros((2, 2))], 1.0)
@@ -614,7 +592,7 @@ axes[0].set(xlabel="training step", ylabel="loss", title="Loss (a curve that sto
 axes[1].set(xlabel="training step", ylabel="gradient norm before clipping", title="Global gradient norm")
 axes[1].legend(loc="upper right")
 plt.show()
-for label, (losses, norms) in runs.items():
+for label, (losses, _) in runs.items():
     first_nan = next((i for i, value in enumerate(losses) if not np.isfinite(value)), None)
     print(f"{label:34s} final loss {losses[-1]:.3g}" + ("" if first_nan is None else f", loss not finite from step {first_nan}"))
 
@@ -733,7 +711,6 @@ assert isinstance(draw, (int, np.integer)) and 0 <= draw < 2, f"expected an inde
 counts = np.bincount([sample_next(np.array([0.0, np.log(3.0)]), 1.0, rng) for _ in range(2000)], minlength=2)
 assert abs(counts[1] / 2000 - 0.75) < 0.05, f"logits [0, log 3] at temperature 1 give P(1) = 0.75, you drew index 1 in {counts[1] / 2000:.2f} of the cases"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 import numpy as np
@@ -896,7 +873,6 @@ answer_q10 = {"B"}
 """Q3: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B", "C"}, "answer_q3 must be a set of letters among A-C"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q3) is set and answer_q3 == {"B", "C"}
 ### END HIDDEN TESTS
 
@@ -904,7 +880,6 @@ assert type(answer_q3) is set and answer_q3 == {"B", "C"}
 """Q6: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q6, set) and answer_q6 <= {"A", "B", "C", "D"}, "answer_q6 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q6) is set and answer_q6 == {"C"}
 ### END HIDDEN TESTS
 
@@ -912,7 +887,6 @@ assert type(answer_q6) is set and answer_q6 == {"C"}
 """Q7: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q7, set) and answer_q7 <= {"A", "B", "C", "D"}, "answer_q7 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q7) is set and answer_q7 == {"B"}
 ### END HIDDEN TESTS
 
@@ -920,7 +894,6 @@ assert type(answer_q7) is set and answer_q7 == {"B"}
 """Q8: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q8, set) and answer_q8 <= {"A", "B", "C", "D"}, "answer_q8 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q8) is set and answer_q8 == {"D"}
 ### END HIDDEN TESTS
 
@@ -928,7 +901,6 @@ assert type(answer_q8) is set and answer_q8 == {"D"}
 """Q9: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q9, set) and answer_q9 <= {"A", "B", "C", "D"}, "answer_q9 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q9) is set and answer_q9 == {"C"}
 ### END HIDDEN TESTS
 
@@ -936,7 +908,6 @@ assert type(answer_q9) is set and answer_q9 == {"C"}
 """Q10: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q10, set) and answer_q10 <= {"A", "B"}, "answer_q10 must be a set of letters among A, B"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q10) is set and answer_q10 == {"B"}
 ### END HIDDEN TESTS
 

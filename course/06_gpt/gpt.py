@@ -25,7 +25,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -41,7 +45,7 @@ tfscourse.setup()
 import inspect
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import matplotlib.pyplot as plt
 import torch
@@ -103,7 +107,6 @@ assert not _missing, f"GPTConfig lacks the fields {sorted(_missing)}"
 small = GPTConfig(n_layer=2, n_embd=32)
 assert small.n_layer == 2 and small.n_embd == 32 and small.n_head == 12, "keyword arguments should set single fields"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import dataclasses
 
 _want = dict(block_size=1024, vocab_size=50257, n_layer=12, n_head=12, n_embd=768, dropout=0.0, bias=True)
@@ -198,7 +201,6 @@ assert _buffers["mask"].dtype == torch.bool, f"the mask should be boolean (True 
 assert _buffers["mask"].tolist() == [[True, False, False, False], [True, True, False, False],
                                      [True, True, True, False], [True, True, True, True]], "expected a lower-triangular mask with the diagonal True"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 from dataclasses import dataclass
 
 import torch
@@ -240,7 +242,6 @@ _y2 = _attn(_x2)
 _diff = (_y2[:, :3] - _y[:, :3]).abs().max().item()
 assert _diff < 1e-6, f"outputs at t = 0, 1, 2 changed by {_diff:.3g} when only tokens 3 and 4 changed: the model looks ahead"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 from dataclasses import dataclass
 
@@ -257,12 +258,6 @@ class _Cfg:
     n_layer: int = 1
     dropout: float = 0.0
     bias: bool = True
-
-
-def _close(got, want, tol=1e-5):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().flatten().tolist(), want.detach().flatten().tolist())))
 
 
 def _reference(module, x, n_head):
@@ -339,7 +334,6 @@ assert tuple(_mlp.c_fc.weight.shape) == (32, 8), f"c_fc should map 8 -> 32 (weig
 assert tuple(_mlp.c_proj.weight.shape) == (8, 32), f"c_proj should map 32 -> 8, got {tuple(_mlp.c_proj.weight.shape)}"
 assert tuple(_mlp(torch.randn(2, 3, 8)).shape) == (2, 3, 8), "the MLP must keep the shape (B, T, C)"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 from dataclasses import dataclass
 
@@ -355,12 +349,6 @@ class _Cfg:
     n_layer: int = 1
     n_head: int = 1
     dropout: float = 0.0
-
-
-def _close(got, want, tol=1e-5):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().flatten().tolist(), want.detach().flatten().tolist())))
 
 
 for _seed, (_C, _bias) in enumerate([(8, True), (6, False), (1, True)]):
@@ -432,7 +420,6 @@ with torch.no_grad():
     _diff = (_block(_x) - _want).abs().max().item()
 assert _diff < 1e-5, f"Block(x) differs from x + attn(ln_1(x)) then + mlp(ln_2(.)) by {_diff:.3g}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 from dataclasses import dataclass
 
 import torch
@@ -449,12 +436,6 @@ class _Cfg:
     bias: bool = True
 
 
-def _close(got, want, tol=1e-5):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().flatten().tolist(), want.detach().flatten().tolist())))
-
-
 for _seed, (_C, _H, _T) in enumerate([(8, 2, 5), (12, 3, 1), (6, 1, 8)]):
     torch.manual_seed(_seed)
     _b = Block(_Cfg(n_embd=_C, n_head=_H)).eval()
@@ -468,7 +449,7 @@ for _seed, (_C, _H, _T) in enumerate([(8, 2, 5), (12, 3, 1), (6, 1, 8)]):
         _got = _b(_x.clone())
         _want = _x + _b.attn(torch.nn.functional.layer_norm(_x, (_C,), _b.ln_1.weight, _b.ln_1.bias))
         _want = _want + _b.mlp(torch.nn.functional.layer_norm(_want, (_C,), _b.ln_2.weight, _b.ln_2.bias))
-    assert _close(_got, _want, 1e-4), f"Block is not x + attn(ln_1(x)), x + mlp(ln_2(x)) for C={_C}, n_head={_H}, T={_T}"
+    assert _close(_got, _want), f"Block is not x + attn(ln_1(x)), x + mlp(ln_2(x)) for C={_C}, n_head={_H}, T={_T}"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "pre_ln_discussion", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
@@ -596,7 +577,6 @@ _same = torch.full((1, 6), 3)
 _l_same, _ = _model(_same)
 assert (_l_same[0, 0] - _l_same[0, 5]).abs().max() > 1e-4, "the same token at positions 0 and 5 gives the same logits: add the position embeddings"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 from dataclasses import dataclass
 
 import torch
@@ -612,12 +592,6 @@ class _Cfg:
     n_embd: int
     dropout: float = 0.0
     bias: bool = True
-
-
-def _close(got, want, tol=1e-4):
-    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
-    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().flatten().tolist(), want.detach().flatten().tolist())))
 
 
 for _seed, (_bs, _V, _L, _H, _C, _B, _T, _bias) in enumerate([(8, 23, 2, 2, 8, 2, 5, True), (5, 11, 1, 1, 6, 1, 5, False), (16, 40, 3, 4, 16, 3, 1, True), (6, 9, 2, 3, 12, 2, 6, True)]):
@@ -682,7 +656,6 @@ _n = sum(p.numel() for p in _gpt2.parameters())
 print(f"GPT-2 small: {_n:,} parameters")
 assert _n == 124_439_808, f"expected 124,439,808 parameters, got {_n:,} (difference {_n - 124_439_808:+,})"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 from dataclasses import dataclass
 
 import torch
@@ -730,7 +703,6 @@ _, _loss = _model(_idx, _tgt)
 print(f"loss at init {_loss.item():.3f}, ln(300) = {math.log(300):.3f}")
 assert abs(_loss.item() - math.log(300)) < 0.15, f"expected a loss close to ln(300) = {math.log(300):.3f}, got {_loss.item():.3f}: did you call self._init_weights()?"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 from dataclasses import dataclass
 
@@ -773,7 +745,6 @@ _loss1 = _model(_x, _y)[1]
 print(f"loss before {_loss0.item():.4f}, after one step {_loss1.item():.4f}")
 assert _loss1.item() < _loss0.item(), "one optimiser step on the same batch should lower the loss"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 from dataclasses import dataclass
 
 import torch
@@ -825,7 +796,6 @@ assert _greedy[0, 3].item() == _first, f"with top_k=1 the first new token must b
 _long = _model.generate(torch.zeros(1, 12, dtype=torch.long), 2)
 assert tuple(_long.shape) == (1, 14), "a prompt longer than block_size must be cropped, not rejected"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 from dataclasses import dataclass
 
 import torch
@@ -939,7 +909,6 @@ assert tuple(_x.shape) == (4, 8) and tuple(_y.shape) == (4, 8), f"expected x and
 assert _x.dtype == torch.long and _y.dtype == torch.long, f"expected int64 tensors, got {_x.dtype}, {_y.dtype}"
 assert (_y == _x + 1).all(), f"y must be x shifted by one token; got x[0] = {_x[0].tolist()}, y[0] = {_y[0].tolist()}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import torch
 
 # every valid start occurs: data of length T + 2 has the starts 0 and 1 (checked first: an answer
@@ -1002,7 +971,6 @@ for _step, _want in [(0, 0.1), (9, 1.0), (10, 1.0), (55, 0.55), (100, 0.1), (150
     _got = lr_at(_step, 1.0, 10, 100, 0.1)
     assert abs(_got - _want) < 1e-9, f"lr_at({_step}, 1.0, 10, 100, 0.1): expected {_want}, got {_got}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 

@@ -26,7 +26,11 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
@@ -42,7 +46,6 @@ tfscourse.setup()
 import math
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from torch import nn
 
@@ -122,7 +125,6 @@ answer_q3 = {"B", "C"}
 """Q1: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B", "C"}, "answer_q1 must be a set of letters among A, B, C"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q1) is set and answer_q1 == {"A", "C"}
 ### END HIDDEN TESTS
 
@@ -130,7 +132,6 @@ assert type(answer_q1) is set and answer_q1 == {"A", "C"}
 """Q2: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B", "C"}, "answer_q2 must be a set of letters among A, B, C"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q2) is set and answer_q2 == {"B", "C"}
 ### END HIDDEN TESTS
 
@@ -138,7 +139,6 @@ assert type(answer_q2) is set and answer_q2 == {"B", "C"}
 """Q3: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B", "C"}, "answer_q3 must be a set of letters among A, B, C"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 assert type(answer_q3) is set and answer_q3 == {"B", "C"}
 ### END HIDDEN TESTS
 
@@ -185,7 +185,6 @@ print(f"LoRA / full for 200, 50, 5: {lora_param_ratio(200, 50, 5)}")
 _got = lora_param_ratio(4, 4, 1)
 assert abs(_got - 0.5) < 1e-12, f"d_in = d_out = 4, r = 1: A and B hold 4 + 4 = 8 numbers, W holds 16; expected 0.5, got {_got}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 for _d_in, _d_out, _r in [(200, 50, 5), (768, 768, 8), (3, 1000, 2), (1, 1, 1), (4096, 11008, 64)]:
     _got = lora_param_ratio(_d_in, _d_out, _r)
     _want = _r * (_d_in + _d_out) / (_d_in * _d_out)
@@ -222,7 +221,6 @@ assert count_trainable_parameters(_model) == 8 + 15, f"expected 8 + 15 = 23, got
 _model[0].requires_grad_(False)
 assert count_trainable_parameters(_model) == 15, f"after freezing the first layer expected 15, got {count_trainable_parameters(_model)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import torch
 from torch import nn
 
@@ -335,16 +333,8 @@ assert torch.allclose(_lora(_x), _base(_x)), "at initialisation the LoRA layer m
 _trainable = sorted(n for n, p in _lora.named_parameters() if p.requires_grad)
 assert _trainable == ["A", "B"], f"only A and B may be trainable, found {_trainable}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import torch
 from torch import nn
-
-
-def _close(got, want, tol=1e-5):
-    """Same shape and entries within tol, compared in plain Python."""
-    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().reshape(-1).tolist(), want.detach().reshape(-1).tolist())))
-
 
 for _seed, (_d_in, _d_out, _r, _alpha, _bias, _lead) in enumerate([(6, 4, 2, 4, True, (3,)), (17, 5, 3, 1, False, (2, 7)), (1, 9, 1, 8, True, (1,)), (33, 33, 8, 16, True, (4, 1, 2))]):
     torch.manual_seed(100 + _seed)
@@ -373,7 +363,6 @@ assert _lora.base.weight.grad is None, "the frozen base weight must not receive 
 assert _lora.B.grad is not None and _lora.B.grad.abs().sum() > 0, "B must receive a non-zero gradient (is A random?)"
 assert _lora.A.grad is not None, "A must receive a gradient (it is zero at step 0 because B = 0; that is fine)"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import torch
 from torch import nn
 
@@ -413,15 +402,8 @@ _x = torch.ones(1, 4)
 _expected = _base(_x) + (8 / 2) * 8.0  # x A^T = [4, 4], then B gives 8 per output, scaled by alpha / r = 4
 assert torch.allclose(_lora(_x), _expected), f"expected {_expected.tolist()}, got {_lora(_x).tolist()} (scaling alpha / r = 4)"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import torch
 from torch import nn
-
-
-def _close(got, want, tol=1e-4):
-    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().reshape(-1).tolist(), want.detach().reshape(-1).tolist())))
-
 
 for _seed, (_d_in, _d_out, _r, _alpha, _bias, _lead) in enumerate([(4, 3, 2, 8, True, (1,)), (10, 6, 3, 1, False, (5,)), (7, 11, 4, 16, True, (2, 3)), (8, 8, 8, 2, True, (6,))]):
     torch.manual_seed(300 + _seed)
@@ -450,15 +432,8 @@ _merged = _lora.merge()
 assert isinstance(_merged, nn.Linear), f"merge() should return an nn.Linear, got {type(_merged).__name__}"
 assert torch.allclose(_merged(_x), _lora(_x), atol=1e-5), "the merged layer must compute the same outputs"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import torch
 from torch import nn
-
-
-def _close(got, want, tol=1e-4):
-    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().reshape(-1).tolist(), want.detach().reshape(-1).tolist())))
-
 
 for _seed, (_d_in, _d_out, _r, _alpha, _bias) in enumerate([(5, 4, 2, 3, True), (9, 2, 1, 4, False), (6, 13, 3, 12, True), (16, 16, 4, 4, True)]):
     torch.manual_seed(400 + _seed)
@@ -533,15 +508,8 @@ with torch.no_grad():
 _manual = _h + torch.relu(_adapter.down(_h)) @ torch.ones(4, 16) + _adapter.up.bias
 assert torch.allclose(_adapter(_h), _manual, atol=1e-5), "with W_up = 1 the output should be h + relu(down(h)) W_up^T + b_up"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import torch
 from torch import nn
-
-
-def _close(got, want, tol=1e-4):
-    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().reshape(-1).tolist(), want.detach().reshape(-1).tolist())))
-
 
 for _seed, (_d, _b, _lead) in enumerate([(16, 4, (2, 5)), (7, 3, (1,)), (10, 1, (3, 1, 2)), (5, 12, (4,))]):
     torch.manual_seed(500 + _seed)
@@ -611,16 +579,10 @@ _out0, _w0 = prefix_attention(_X, _Wq, _Wk, _Wv, torch.zeros(0, 2), torch.zeros(
 _plain = torch.softmax((_X @ _Wq) @ (_X @ _Wk).T / 2 ** 0.5, dim=-1) @ (_X @ _Wv)
 assert torch.allclose(_out0, _plain, atol=1e-5), "with an empty prefix the result must be ordinary self-attention"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import math
 
 import torch
 import torch.nn.functional as F
-
-
-def _close(got, want, tol=1e-4):
-    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
-            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().reshape(-1).tolist(), want.detach().reshape(-1).tolist())))
 
 
 def _reference(X, W_q, W_k, W_v, P_k, P_v):
@@ -827,7 +789,6 @@ print("prefix-tuning, d = 768, 128 vectors, 12 layers, 2 labels:", prefix_tuning
 assert head_only_param_count(4, 2) == 10, f"d = 4, 2 labels: 8 weights + 2 biases = 10, got {head_only_param_count(4, 2)}"
 assert head_only_param_count(5, 3) == 18, f"d = 5, 3 labels: 15 weights + 3 biases = 18, got {head_only_param_count(5, 3)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import random
 
 import torch
@@ -846,7 +807,6 @@ assert head_only_param_count(768, 2) == 2 * 768 + 2
 """Check the prefix-tuning count on a small case."""
 assert prefix_tuning_param_count(4, 1, 1, 2) == 18, f"one layer, one key and one value of size 4, head 4 * 2 + 2: 18, got {prefix_tuning_param_count(4, 1, 1, 2)}"
 ### BEGIN HIDDEN TESTS
-from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
 import random
 
 _rng = random.Random(9)

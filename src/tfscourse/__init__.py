@@ -19,6 +19,7 @@ Modules:
     gpt, text_data, training_view         notebook 06: the reference GPT, corpus/tokenizer, live loss view
     finetune       notebook 07: the classification task, pre-training cache, PEFT experiment
     notebooks      maintainer tools: list assignments, text sources -> master notebooks, cell roles
+    hidden_helpers the code the build puts at the top of every hidden test block (real built-ins, _close)
     submissions    build submissions from a release (examples, tests)
     nbgrader_runs  nbgrader from this Python: its scripts on PATH, throw-away course copies
     grading        ``tfscourse grade``: sandboxed, parallel, repairing, tamper-scanning grading

@@ -62,9 +62,9 @@ def merge_ids(ids: list[int], pair: Pair, new_id: int) -> list[int]:
 
     Example: merge_ids([5, 5, 5, 6], (5, 5), 256) -> [256, 5, 6]
     """
-    out, i, n = [], 0, len(ids)
-    while i < n:
-        if i + 1 < n and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+    out, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
             out.append(new_id)
             i += 2
         else:

@@ -64,14 +64,15 @@ def cmd_build(args) -> int:
 
 
 def cmd_sync_setup(args) -> int:
-    for path in notebooks.assignments(_course_root()).values():
+    root = _course_root()
+    for path in notebooks.assignments(root).values():
         source = notebooks.source_path_of(path)
         nb = notebooks.read_source(source)
         setup_changed = notebooks.sync_setup_cell(nb)
         badge_changed = notebooks.sync_colab_badge(nb, notebooks.release_path_of(path))
         if setup_changed or badge_changed:
             notebooks.write_source(nb, source)
-            print(f"updated the setup cell and Colab badge of {source}; run `tfscourse build`")
+            print(f"updated the setup cell and Colab badge of {source.relative_to(root)}; run `tfscourse build`")
     return 0
 
 

@@ -36,7 +36,11 @@ def colab_badge_markdown(release_path: str) -> str:
 def setup_cell_source() -> str:
     """The source of the locked setup cell shared by every notebook."""
     return f'''# Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
-import importlib, importlib.util, os, subprocess, sys
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
 
 if importlib.util.find_spec("tfscourse") is None:
     _source = os.environ.get("{PACKAGE_SOURCE_ENV}", "{PACKAGE_SOURCE}")

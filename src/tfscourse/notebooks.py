@@ -14,36 +14,34 @@ Functions:
 * ``assignments(root)`` lists the assignments (one folder, one source, one master each).
 * ``read_source(path)`` / ``write_source(nb, path)`` convert between a text source and a
   notebook with jupytext, keeping of each cell only its nbgrader metadata and tags.
-* ``build_master(source_path)`` is the master notebook of a source: read, then normalised;
+* ``build_master(source_path)`` is the master notebook of a source: read, normalised, and
+  each hidden block started with the code of ``hidden_helpers`` (the real built-ins and the
+  one comparison helper), so the sources hold only the checks;
   ``tidy_source(source_path)`` rewrites a source in jupytext's layout (as JupyterLab saves it).
 * ``normalize(nb)`` makes a notebook reviewable: no outputs, no execution counts, stable
   cell ids (the nbgrader grade_id where there is one) and a fixed kernelspec, so that a
-  diff shows only real changes. It also starts every hidden block with
-  ``HIDDEN_PREAMBLE``, which re-imports the built-ins the checks use, so that a
-  student's ``def abs(x): return 0`` fools nothing.
+  diff shows only real changes.
+* ``parse_hidden_tests(source)`` reads a cell's ``### BEGIN/END HIDDEN TESTS`` markers as
+  strictly as nbgrader (several blocks, nesting, a missing END are handled or refused with the
+  line number); ``split_hidden_tests(source)`` separates a test cell's visible checks from its
+  hidden code, which the course's tests run on its own.
 * ``sync_setup_cell(nb)`` puts the current setup cell (see ``colab.py``) in, and
   ``sync_colab_badge(nb, release_path)`` the "Open in Colab" badge under the title.
-* ``split_hidden_tests(source)`` separates a test cell's visible checks from its
-  hidden block; the course's tests run the hidden block on its own.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
 import nbformat
 
+from tfscourse import hidden_helpers
 from tfscourse.colab import SETUP_CELL_ID, colab_badge_markdown, setup_cell_source
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
-# First line of every hidden block: a submission may have defined its own `abs`, `all` or `type`
-# (a global of the same name shadows the built-in); the checks must use the real ones.
-HIDDEN_PREAMBLE = (
-    "from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, "
-    "map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins"
-)
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -81,8 +79,10 @@ def source_path_of(master_path: Path | str) -> Path:
 
 
 def read_source(path: Path | str):
-    """The notebook written in the text source at ``path`` (not yet normalised)."""
-    return jupytext.reads(Path(path).read_text(encoding="utf-8"), fmt=SOURCE_FORMAT)
+    """The notebook written in the text source at ``path``, normalised (hidden blocks as written)."""
+    nb = jupytext.reads(Path(path).read_text(encoding="utf-8"), fmt=SOURCE_FORMAT)
+    normalize(nb)
+    return nb
 
 
 def write_source(nb, path: Path | str) -> None:
@@ -91,26 +91,27 @@ def write_source(nb, path: Path | str) -> None:
 
 
 def build_master(source_path: Path | str):
-    """The master notebook of the text source at ``source_path``: read and normalised."""
+    """The master notebook of the text source at ``source_path``: normalised, hidden blocks
+    checked and started with their helpers (``hidden_helpers``)."""
     nb = read_source(source_path)
-    normalize(nb)
+    add_hidden_helpers(nb, Path(source_path).name)
     return nb
 
 
 def tidy_source(source_path: Path | str) -> bool:
     """Rewrite a text source in jupytext's own layout when that changes only its layout.
 
-    Returns True when the file was rewritten. A text whose rewrite would build a different
-    master is left alone (so no edit is ever lost).
+    Returns True when the file was rewritten. A text whose rewrite would read back as a
+    different notebook is left alone (so no edit is ever lost).
     """
     path = Path(source_path)
-    master = build_master(path)
-    text = jupytext.writes(master, fmt=SOURCE_FORMAT)
+    nb = read_source(path)
+    text = jupytext.writes(nb, fmt=SOURCE_FORMAT)
     if text == path.read_text(encoding="utf-8"):
         return False
     tidied = jupytext.reads(text, fmt=SOURCE_FORMAT)
     normalize(tidied)
-    if tidied != master:
+    if tidied != nb:
         return False
     path.write_text(text, encoding="utf-8")
     return True
@@ -129,28 +130,96 @@ def is_test_cell(cell) -> bool:
     return cell.cell_type == "code" and meta.get("grade", False) and not meta.get("solution", False)
 
 
+class HiddenTestsError(ValueError):
+    """A cell whose hidden-test markers nbgrader would reject or read differently from the author."""
+
+
+@dataclass(frozen=True)
+class HiddenTests:
+    """A test cell's source split at its hidden-test markers.
+
+    ``visible`` is the cell as nbgrader releases it (each hidden block and its two marker lines
+    removed); ``blocks`` holds each hidden block's code, in order, without its markers.
+    """
+
+    visible: str
+    blocks: tuple[str, ...]
+
+
+def parse_hidden_tests(source: str) -> HiddenTests:
+    """Split ``source`` at its hidden-test markers the way nbgrader does, refusing what it would misread.
+
+    nbgrader takes any line that contains ``BEGIN HIDDEN TESTS`` or ``END HIDDEN TESTS`` for a
+    marker. Here such a line must be the marker alone; blocks may not nest; every BEGIN needs
+    its END and every END its BEGIN. Several blocks in one cell are fine. Errors name the line.
+    """
+    marker_words = (HIDDEN_BEGIN.lstrip("# "), HIDDEN_END.lstrip("# "))
+    visible: list[str] = []
+    blocks: list[str] = []
+    block: list[str] | None = None
+    begin_line = 0
+    for number, line in enumerate(source.split("\n"), start=1):
+        if not any(word in line for word in marker_words):
+            (visible if block is None else block).append(line)
+        elif line.strip() not in (HIDDEN_BEGIN, HIDDEN_END):
+            raise HiddenTestsError(f"line {number} mentions a hidden-test marker but is not one: {line.strip()!r} "
+                                   f"(nbgrader would take it for a marker; write {HIDDEN_BEGIN!r} or {HIDDEN_END!r} alone)")
+        elif line.strip() == HIDDEN_BEGIN:
+            if block is not None:
+                raise HiddenTestsError(f"line {number}: {HIDDEN_BEGIN!r} inside the hidden block opened on line "
+                                       f"{begin_line}; hidden blocks cannot nest (close it with {HIDDEN_END!r} first)")
+            block, begin_line = [], number
+        else:
+            if block is None:
+                raise HiddenTestsError(f"line {number}: {HIDDEN_END!r} without a {HIDDEN_BEGIN!r} before it")
+            blocks.append("\n".join(block))
+            block = None
+    if block is not None:
+        raise HiddenTestsError(f"the hidden block opened on line {begin_line} has no {HIDDEN_END!r}")
+    return HiddenTests("\n".join(visible), tuple(blocks))
+
+
 def split_hidden_tests(source: str) -> tuple[str, str]:
-    """Return (visible part, hidden block) of a test cell's source; the hidden block may be empty."""
-    if HIDDEN_BEGIN not in source:
-        return source, ""
-    before, rest = source.split(HIDDEN_BEGIN, 1)
-    hidden, after = rest.split(HIDDEN_END, 1) if HIDDEN_END in rest else (rest, "")
-    return before + after, hidden
+    """(visible part, hidden code) of a test cell's source; the hidden code joins every hidden block
+    in order (empty when there is none), so it can run on its own."""
+    parsed = parse_hidden_tests(source)
+    return parsed.visible, "\n".join(parsed.blocks)
 
 
-def with_hidden_preamble(source: str) -> str:
-    """A test cell's source whose hidden block starts with ``HIDDEN_PREAMBLE`` (added when missing)."""
-    if HIDDEN_BEGIN not in source:
+def with_hidden_helpers(source: str) -> str:
+    """``source`` with each hidden block starting with ``hidden_helpers.prelude`` of that block."""
+    parsed = parse_hidden_tests(source)
+    if not parsed.blocks:
         return source
-    before, rest = source.split(HIDDEN_BEGIN, 1)
-    body = rest.lstrip("\n")
-    if body.startswith(HIDDEN_PREAMBLE):
-        return source
-    return f"{before}{HIDDEN_BEGIN}\n{HIDDEN_PREAMBLE}\n{body}"
+    lines = []
+    blocks = iter(parsed.blocks)
+    for line in source.split("\n"):
+        lines.append(line)
+        if line.strip() == HIDDEN_BEGIN:
+            lines.append(hidden_helpers.prelude(next(blocks)))
+    return "\n".join(lines)
+
+
+def add_hidden_helpers(nb, label: str = "notebook") -> None:
+    """Check every cell's hidden-test markers and start each hidden block with its helpers (in place).
+
+    Hidden blocks belong in test cells only (nbgrader refuses them elsewhere). ``label`` names the
+    notebook in error messages.
+    """
+    for cell in nb.cells:
+        where = f"{label}, cell {grade_id(cell) or cell.get('id')}"
+        try:
+            parsed = parse_hidden_tests(cell.source)
+        except HiddenTestsError as error:
+            raise HiddenTestsError(f"{where}: {error}") from None
+        if parsed.blocks and not is_test_cell(cell):
+            raise HiddenTestsError(f"{where}: hidden tests belong in a test cell (graded, locked, not a solution)")
+        if parsed.blocks:
+            cell.source = with_hidden_helpers(cell.source)
 
 
 def normalize(nb) -> None:
-    """Strip outputs, give the notebook stable ids and metadata, and guard hidden blocks (in place)."""
+    """Strip outputs and give the notebook stable ids and metadata (in place)."""
     nb.nbformat, nb.nbformat_minor = 4, 5
     nb.metadata = nbformat.from_dict(
         {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
@@ -174,8 +243,6 @@ def normalize(nb) -> None:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-            if is_test_cell(cell):
-                cell.source = with_hidden_preamble(cell.source)
 
 
 def sync_setup_cell(nb) -> bool:
