@@ -7,7 +7,7 @@ Maintainers:
     tfscourse release [A ...]  nbgrader generate_assignment for the given (default: all) assignments
 Instructors:
     tfscourse demo             release, autograde the example submissions, feedback, grades table
-    tfscourse grade [A] [--workers N] [--timeout S] [--memory MB] [--distributed ADDRESS]
+    tfscourse grade [A] [--workers N] [--timeout S] [--memory MB] [--distributed ADDRESS] [--judge auto|on|off]
                                sandboxed parallel grading of every submission (see tfscourse.grading)
 """
 
@@ -87,7 +87,8 @@ def cmd_grade(args) -> int:
     root = _course_root()
     names = [args.assignment] if args.assignment else list(notebooks.assignments(root))
     limits = Limits(timeout=args.timeout, memory_mb=args.memory, cell_timeout=cell_timeout(root), sandbox=not args.no_sandbox)
-    run_grade(root, names, workers=args.workers, limits=limits, distributed=args.distributed, feedback=not args.no_feedback)
+    run_grade(root, names, workers=args.workers, limits=limits, distributed=args.distributed, feedback=not args.no_feedback,
+              judge={"auto": None, "on": True, "off": False}[args.judge])
     return 0
 
 
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--distributed", metavar="ADDRESS", help="Dask scheduler address, or 'local' (needs tfscourse[scale])")
     p.add_argument("--no-sandbox", action="store_true", help="run student code without bubblewrap (unsafe; debugging only)")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    p.add_argument("--judge", choices=("auto", "on", "off"), default="auto",
+                   help="score test cells with the judge outside the kernel: auto (default) for notebooks whose "
+                        "master is judge-ready, on (fail when one is not), off (nbgrader's in-kernel tests)")
     p.set_defaults(func=cmd_grade)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -61,6 +61,7 @@ class Job:
     template_db: bytes  # SQLite gradebook that knows only this assignment (see templates.py)
     extra_files: dict[str, bytes] = field(default_factory=dict)  # non-notebook files of course/ASSIGNMENT/
     course_id: str = "course"
+    judge_tests: dict = field(default_factory=dict)  # notebook stem -> master test cells the judge runs
 
 
 _uid_lock = threading.Lock()
@@ -91,6 +92,10 @@ c.KernelManager.transport = "ipc"
 c.KernelManager.ip = {ip!r}
 c.KernelManager.connection_file = {conn!r}
 '''
+JUDGE_CONFIG = '''from tfscourse.grading.judge_execute import autograde_preprocessors
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
+c.JudgeExecute.spec_path = {spec!r}
+'''
 
 
 def _write_course(tmp: Path, job: Job, notebooks: dict, limits: Limits, uid: int) -> None:
@@ -116,7 +121,7 @@ def _write_course(tmp: Path, job: Job, notebooks: dict, limits: Limits, uid: int
         root=str(course), course_id=job.course_id, db=str(course / "gradebook.db"),
         cell_timeout=cell_timeout, kernel=sandbox.KERNEL_NAME, ip=str(sockets / "k"),
         conn=str(sockets / "connection.json"),
-    ))
+    ) + (_write_judge_spec(tmp, job) if job.judge_tests else ""))
     workdir = course / "autograded" / job.student / job.assignment
     policy = sandbox.Policy(
         workdir=str(workdir), socket_dir=str(sockets), readonly=sandbox.python_folders(), uid=uid,
@@ -128,6 +133,14 @@ def _write_course(tmp: Path, job: Job, notebooks: dict, limits: Limits, uid: int
         },
     )
     sandbox.write_kernelspec(tmp / "jupyter", sandbox.write_policy(tmp / "policy.json", policy))
+
+
+def _write_judge_spec(tmp: Path, job: Job) -> str:
+    """judge.json (outside the sandbox; its socket inside the kernel's socket folder) and its config lines."""
+    spec = {"socket": str(tmp / "kernel" / "judge.sock"), "results": str(tmp / "judge_results.json"),
+            "tests": job.judge_tests}
+    (tmp / "judge.json").write_text(json.dumps(spec))
+    return JUDGE_CONFIG.format(spec=str(tmp / "judge.json"))
 
 
 def _tree(pid: int):
@@ -289,6 +302,7 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
                 result["detail"] = lines[-1][:300] if lines else "the grader failed without a message"
             return done()
         result["notebooks"] = worker["notebooks"]
+        result["judge"] = worker.get("judge", {})
         result["timestamp"] = worker.get("timestamp")
         folder = tmp / "course" / "autograded" / job.student / job.assignment
         for path in sorted(folder.rglob("*")):

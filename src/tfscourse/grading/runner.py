@@ -47,7 +47,10 @@ def submitted_files(folder: Path) -> dict[str, bytes]:
 
 
 def grade(root: Path, assignments: list[str], *, workers: int | None = None, limits: Limits | None = None,
-          distributed: str | None = None, students: list[str] | None = None, quiet: bool = False) -> list[status.Outcome]:
+          distributed: str | None = None, students: list[str] | None = None, quiet: bool = False,
+          judge: bool | None = None) -> list[status.Outcome]:
+    """Grade and merge; ``judge``: None judges the notebooks whose master is judge-ready, False none, True all of
+    those and fails when an assignment has none."""
     root = Path(root)
     limits = limits or Limits(cell_timeout=cell_timeout(root))
     workers = workers or default_workers()
@@ -60,6 +63,8 @@ def grade(root: Path, assignments: list[str], *, workers: int | None = None, lim
     for assignment in assignments:
         present = [s for s in all_students if (submitted / s / assignment).is_dir() and any((submitted / s / assignment).iterdir())]
         bundle = bundles[assignment] = templates.assignment_bundle(root, assignment) if present else None
+        if judge and bundle is not None and not bundle.judge_tests:
+            raise ValueError(f"{assignment}: --judge asked for, but its master notebook is not judge-ready")
         for student in all_students:
             folder = submitted / student / assignment
             outcome = outcomes[(student, assignment)] = status.Outcome(student, assignment)
@@ -68,7 +73,7 @@ def grade(root: Path, assignments: list[str], *, workers: int | None = None, lim
                 continue
             outcome.max_score = bundle.max_score
             jobs.append(Job(assignment, student, submitted_files(folder), bundle.releases, bundle.template_db,
-                            bundle.extra_files, bundle.course_id))
+                            bundle.extra_files, bundle.course_id, bundle.judge_tests if judge is not False else {}))
 
     def on_result(result: dict) -> None:
         outcome = outcomes[(result["student"], result["assignment"])]

@@ -9,6 +9,7 @@ workers never open the course's own gradebook (SQLite or PostgreSQL).
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,7 @@ class Bundle:
     extra_files: dict[str, bytes]  # non-notebook files in course/ASSIGNMENT/
     max_score: float  # autograded points (test cells)
     course_id: str
+    judge_tests: dict  # notebook stem -> master test cells, for notebooks whose hidden tests are judge-ready
 
 
 def course_id(root: Path) -> str:
@@ -67,4 +69,12 @@ def assignment_bundle(root: Path, assignment: str) -> Bundle:
         }
         with Gradebook(f"sqlite:///{db}") as gb:
             max_score = float(gb.find_assignment(assignment).max_code_score)
-        return Bundle(db.read_bytes(), releases, extra, max_score, cid)
+        return Bundle(db.read_bytes(), releases, extra, max_score, cid, judge_tests(master_dir))
+
+
+def judge_tests(master_dir: Path) -> dict:
+    """Test cells of the judge-ready master notebooks in ``master_dir`` (see ``judge_execute``)."""
+    from tfscourse.grading.judge_execute import is_judge_ready, master_tests
+
+    masters = {p.stem: json.loads(p.read_text()) for p in sorted(Path(master_dir).glob("*.ipynb"))}
+    return {stem: master_tests(nb) for stem, nb in masters.items() if is_judge_ready(nb)}
