@@ -192,6 +192,19 @@ def test_a_call_past_the_time_limit_fails_and_breaks_the_channel():
         channel.request("lookup", names=["slow"])
 
 
+def test_after_a_timeout_the_judge_takes_the_next_channel(tmp_path):
+    from tfscourse.grading.judge import Judge
+    from tfscourse.grading.judge_endpoint import start
+
+    judge = Judge(str(tmp_path / "judge.sock"), accept_seconds=10)
+    try:
+        start(judge.path, {"slow": lambda: time.sleep(3), "fast": lambda: 1}, connections=2)
+        assert judge.judge("slow()", 1.0, "t1", seconds=0.3).channel_failed
+        assert judge.judge("assert fast() == 1", 1.0, "t2", seconds=5).points == 1.0
+    finally:
+        judge.close()
+
+
 def test_a_kernel_that_sends_garbage_fails_the_cell():
     judge_end, kernel_end = socket.socketpair()
 

@@ -1,9 +1,9 @@
 """Kernel side of the judge's channel: answers the judge's requests with plain data.
 
 The grader starts it in the student's kernel before the first cell runs
-(``start(SOCKET_PATH)``): a daemon thread connects to the judge's Unix socket and
-serves one request at a time, while the kernel's main thread waits for the next
-cell. Requests (see ``judge_wire`` for values):
+(``start(SOCKET_PATH)``): daemon threads connect to the judge's Unix socket (a few
+spare channels, for after a call that never returns) and serve one request at a
+time, while the kernel's main thread waits for the next cell. Requests (see ``judge_wire`` for values):
 
 - ``{"op": "lookup", "names": [...]}``: the notebook's globals of those names that exist;
 - ``{"op": "call", "target": HANDLE, "args": [...], "kwargs": {...}}``;
@@ -102,12 +102,17 @@ def _connect(path: str) -> socket.socket:
             time.sleep(0.05)
 
 
-def start(path: str, namespace: dict | None = None) -> threading.Thread:
-    """Connect to the judge at ``path`` and serve it from a daemon thread."""
+def start(path: str, namespace: dict | None = None, connections: int = 3) -> None:
+    """Open ``connections`` channels to the judge at ``path``, each served by a daemon thread.
+
+    The judge uses one at a time; when a call does not return in time (an endless loop
+    stuck in its thread), it drops that channel and takes the next one.
+    """
+    endpoint = Endpoint(namespace)
+
     def run():
         with _connect(path) as sock:
-            Endpoint(namespace).serve(sock)
+            endpoint.serve(sock)
 
-    thread = threading.Thread(target=run, name="tfscourse-judge-endpoint", daemon=True)
-    thread.start()
-    return thread
+    for index in range(connections):
+        threading.Thread(target=run, name=f"tfscourse-judge-endpoint-{index}", daemon=True).start()
