@@ -1,6 +1,6 @@
 """The known-wrong suite against the judge: the same cases as test_known_wrong.py, judged outside the kernel.
 
-For each judge-ready notebook, the "kernel" is an ``Endpoint`` serving the master's
+For each test cell tagged ``judge`` in a master, the "kernel" is an ``Endpoint`` serving the master's
 namespace just before a test cell (``tests/nbharness.py``) with one answer replaced;
 the test cell's code runs on the judge's side. The solution must pass every test
 cell; every known-wrong answer must fail the cells it names, whole and hidden
@@ -20,9 +20,10 @@ from tests.conftest import ASSIGNMENTS, harness, known_wrong_cases
 from tests.test_known_wrong import _shadowed_builtins
 from tfscourse.grading.judge import Channel, run_test
 from tfscourse.grading.judge_endpoint import Endpoint
-from tfscourse.grading.judge_execute import is_judge_ready
+from tfscourse.grading.judge_execute import master_tests
 
-JUDGE_READY = [a for a, path in ASSIGNMENTS.items() if is_judge_ready(json.loads(path.read_text()))]
+JUDGED = {a: set(master_tests(json.loads(path.read_text()))) for a, path in ASSIGNMENTS.items()}
+JUDGE_READY = [a for a, cells in JUDGED.items() if cells]
 CASES = [
     pytest.param(assignment, case, id=f"{assignment}-{case.label}-{index}")
     for assignment in JUDGE_READY
@@ -40,8 +41,8 @@ def _judge(source: str, namespace: dict, test_id: str):
         channel.close()
 
 
-def test_notebook_01_is_judge_ready():
-    assert "01_self_attention" in JUDGE_READY
+def test_notebook_01_is_judged_entirely():
+    assert JUDGED["01_self_attention"] == set(harness("01_self_attention").test_sources)
 
 
 @pytest.mark.parametrize("assignment", JUDGE_READY)
@@ -49,6 +50,8 @@ def test_solution_passes_every_test_cell_on_the_judge(assignment):
     h = harness(assignment)
     failures = {}
     for test_id, source in h.test_sources.items():
+        if test_id not in JUDGED[assignment]:
+            continue
         for label, code in (("whole", source), ("hidden", h.hidden_block(test_id))):
             if code.strip():
                 outcome = _judge(code, h.namespace_with(test_id), test_id)
@@ -60,7 +63,7 @@ def test_solution_passes_every_test_cell_on_the_judge(assignment):
 @pytest.mark.parametrize("assignment, case", CASES)
 def test_known_wrong_answer_loses_points_on_the_judge(assignment, case):
     h = harness(assignment)
-    for test_id in case.tests:
+    for test_id in set(case.tests) & JUDGED[assignment]:
         namespace = h.namespace_with(test_id, case)
         assert _judge(h.test_sources[test_id], namespace, test_id).error, f"{case.why!r} passes {test_id}"
         if h.hidden_block(test_id).strip():

@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-sandbox", action="store_true", help="run student code without bubblewrap (unsafe; debugging only)")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     p.add_argument("--judge", choices=("auto", "on", "off"), default="auto",
-                   help="score test cells with the judge outside the kernel: auto (default) for notebooks whose "
-                        "master is judge-ready, on (fail when one is not), off (nbgrader's in-kernel tests)")
+                   help="score test cells with the judge outside the kernel: auto (default) the master test cells "
+                        "tagged judge, on (the same, failing when an assignment has none), off (nbgrader's in-kernel tests)")
     p.set_defaults(func=cmd_grade)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -1,6 +1,6 @@
 """The judge inside nbgrader autograde: a drop-in for nbgrader's ``Execute`` preprocessor, and its scores.
 
-With a judge spec (``judge.json``, written by ``job.py`` outside the sandbox)::
+A master test cell tagged ``judge`` is scored by the judge. With a judge spec (``judge.json``, written by ``job.py`` outside the sandbox)::
 
     {"socket": "/tmp/tfsgrade-x/kernel/judge.sock", "results": "/tmp/tfsgrade-x/judge_results.json",
      "tests": {"self_attention": {"test_softmax": {"source": "...", "points": 2.0}, ...}}}
@@ -32,6 +32,7 @@ from traitlets import Unicode
 from tfscourse.grading.judge import Judge
 from tfscourse.notebooks import grade_id, split_hidden_tests
 
+JUDGE_TAG = "judge"  # a test cell with this tag is judged outside the kernel (its hidden block is judge-ready)
 BOOTSTRAP = "import tfscourse.grading.judge_endpoint as _tfs_judge; _tfs_judge.start({path!r}); del _tfs_judge"
 
 
@@ -121,14 +122,9 @@ def write_scores(db_url: str, assignment: str, student: str, spec: dict, results
 
 
 def master_tests(master: dict) -> dict:
-    """grade_id -> {"source", "points"} of the master notebook's test cells (read outside any sandbox)."""
+    """grade_id -> {"source", "points"} of the master's test cells tagged ``judge`` (read outside any sandbox)."""
     from tfscourse.notebooks import is_test_cell, nbgrader_meta
 
     nb = nbformat.reads(json.dumps(master), as_version=4)  # sources joined into strings
     return {grade_id(c): {"source": c.source, "points": float(nbgrader_meta(c).get("points", 0))}
-            for c in nb.cells if is_test_cell(c)}
-
-
-def is_judge_ready(master: dict) -> bool:
-    """True when the master notebook says its hidden tests are written for the judge."""
-    return bool(master.get("metadata", {}).get("tfscourse", {}).get("judge"))
+            for c in nb.cells if is_test_cell(c) and JUDGE_TAG in c.metadata.get("tags", [])}

@@ -49,8 +49,8 @@ def submitted_files(folder: Path) -> dict[str, bytes]:
 def grade(root: Path, assignments: list[str], *, workers: int | None = None, limits: Limits | None = None,
           distributed: str | None = None, students: list[str] | None = None, quiet: bool = False,
           judge: bool | None = None) -> list[status.Outcome]:
-    """Grade and merge; ``judge``: None judges the notebooks whose master is judge-ready, False none, True all of
-    those and fails when an assignment has none."""
+    """Grade and merge; ``judge``: None judges the master test cells tagged ``judge``, False none, True the same
+    but fails when an assignment has none."""
     root = Path(root)
     limits = limits or Limits(cell_timeout=cell_timeout(root))
     workers = workers or default_workers()
@@ -64,7 +64,7 @@ def grade(root: Path, assignments: list[str], *, workers: int | None = None, lim
         present = [s for s in all_students if (submitted / s / assignment).is_dir() and any((submitted / s / assignment).iterdir())]
         bundle = bundles[assignment] = templates.assignment_bundle(root, assignment) if present else None
         if judge and bundle is not None and not bundle.judge_tests:
-            raise ValueError(f"{assignment}: --judge asked for, but its master notebook is not judge-ready")
+            raise ValueError(f"{assignment}: --judge on asked for, but no test cell of its master is tagged judge")
         for student in all_students:
             folder = submitted / student / assignment
             outcome = outcomes[(student, assignment)] = status.Outcome(student, assignment)

@@ -35,7 +35,7 @@ class Bundle:
     extra_files: dict[str, bytes]  # non-notebook files in course/ASSIGNMENT/
     max_score: float  # autograded points (test cells)
     course_id: str
-    judge_tests: dict  # notebook stem -> master test cells, for notebooks whose hidden tests are judge-ready
+    judge_tests: dict  # notebook stem -> master test cells tagged for the judge (judge_execute.master_tests)
 
 
 def course_id(root: Path) -> str:
@@ -73,8 +73,8 @@ def assignment_bundle(root: Path, assignment: str) -> Bundle:
 
 
 def judge_tests(master_dir: Path) -> dict:
-    """Test cells of the judge-ready master notebooks in ``master_dir`` (see ``judge_execute``)."""
-    from tfscourse.grading.judge_execute import is_judge_ready, master_tests
+    """Test cells tagged ``judge`` of the master notebooks in ``master_dir``, per notebook that has any."""
+    from tfscourse.grading.judge_execute import master_tests
 
-    masters = {p.stem: json.loads(p.read_text()) for p in sorted(Path(master_dir).glob("*.ipynb"))}
-    return {stem: master_tests(nb) for stem, nb in masters.items() if is_judge_ready(nb)}
+    tests = {p.stem: master_tests(json.loads(p.read_text())) for p in sorted(Path(master_dir).glob("*.ipynb"))}
+    return {stem: cells for stem, cells in tests.items() if cells}
