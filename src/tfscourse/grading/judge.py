@@ -237,11 +237,14 @@ class Judge:
         self.listener.bind(path)
         self.listener.listen(4)
         self.channel: Channel | None = None
+        self.waited = False
 
     def _connect(self) -> Channel | None:
         if self.channel is not None and not self.channel.broken:
             return self.channel
-        self.listener.settimeout(self.accept_seconds)
+        # the first wait covers the kernel's start; later ones only pick up a spare channel already open
+        self.listener.settimeout(self.accept_seconds if self.channel is None and not self.waited else 2.0)
+        self.waited = True
         try:
             sock, _ = self.listener.accept()
         except TimeoutError:
