@@ -17,7 +17,7 @@ Modules:
     lstm_diagram, lstm_gates, char_lstm   notebook 05: the cell diagram, the gate widget, the char model
     gpt, text_data, training_view         notebook 06: the reference GPT, corpus/tokenizer, live loss view
     finetune       notebook 07: the classification task, pre-training cache, PEFT experiment
-    notebooks      maintainer tools: list assignments, normalise master notebooks, text drafts
+    notebooks      maintainer tools: list assignments, text sources -> master notebooks, cell roles
     submissions    build submissions from a release (examples, tests)
     nbgrader_runs  nbgrader from this Python: its scripts on PATH, throw-away course copies
     grading        ``tfscourse grade``: sandboxed, parallel, repairing, tamper-scanning grading
