@@ -41,6 +41,7 @@ TENSOR_DTYPES = {
     "float16": "<f2", "float32": "<f4", "float64": "<f8", "complex64": "<c8", "complex128": "<c16",
     "bfloat16": "<f4",  # sent widened to float32, narrowed again on arrival
 }
+SINGLE_WRITE_BYTES = 4 * 2**20
 SEQUENCES = {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}
 
 
@@ -78,7 +79,11 @@ def send_frame(sock: socket.socket, header: dict, buffers: list[bytes]) -> None:
     header = dict(header, buffers=[len(b) for b in buffers])
     text = json.dumps(header, separators=(",", ":")).encode()
     body_len = sum(len(b) for b in buffers)
-    sock.sendall(_PREFIX.pack(MAGIC, len(text), body_len) + text)
+    head = _PREFIX.pack(MAGIC, len(text), body_len) + text
+    if body_len <= SINGLE_WRITE_BYTES:  # one write, one wake-up of the reader (round trips on a busy machine)
+        sock.sendall(b"".join([head, *buffers]))
+        return
+    sock.sendall(head)
     for buffer in buffers:
         sock.sendall(buffer)
 
