@@ -85,7 +85,10 @@ class Endpoint:
             except BaseException as error:  # noqa: BLE001 - the student's error goes back as data
                 reply_buffers = []
                 reply = {"error": {"type": type(error).__name__, "message": str(error)[:2000]}}
-            send_frame(sock, reply, reply_buffers)
+            try:
+                send_frame(sock, reply, reply_buffers)
+            except OSError:  # the judge gave up on this channel (a call past its time limit)
+                return
 
 
 def _connect(path: str) -> socket.socket:
