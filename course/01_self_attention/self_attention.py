@@ -65,7 +65,7 @@ def softmax(x, axis=-1):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_softmax", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_softmax", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that softmax is positive, sums to one along the chosen axis and survives huge logits."""
 w = softmax(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]))
 assert w.shape == (2, 3), f"expected shape (2, 3), got {w.shape}"
@@ -155,7 +155,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_scaled_dot_product_attention", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_scaled_dot_product_attention", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check attention on a small example: shapes, weights that sum to one, and masked weights that are zero."""
 Q = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
 K = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -260,7 +260,7 @@ print("scores :", np.round(cat_scores, 4))
 print("weights:", np.round(cat_weights, 4))
 print("output :", np.round(cat_output, 4))
 
-# %% nbgrader={"grade": true, "grade_id": "test_cat_answers", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_cat_answers", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the scores, weights and output for the query of "cat"."""
 assert np.shape(cat_scores) == (6,), f"expected 6 scores, got shape {np.shape(cat_scores)}"
 assert np.allclose(cat_scores, [0, 1, 1, 1, 0, 0]), f"raw scores are plain dot products, got {cat_scores}"
@@ -307,7 +307,7 @@ def self_attention(X, W_q, W_k, W_v):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_self_attention", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_self_attention", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check self-attention: shapes, and that it equals attention on X W_q, X W_k, X W_v."""
 X_small = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
 out, w = self_attention(X_small, np.eye(2), np.eye(2), np.array([[1.0], [2.0]]))
@@ -428,7 +428,7 @@ def positional_encoding(num_positions, d_model):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_positional_encoding", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_positional_encoding", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the positional encodings of 3 positions with d_model = 4 (recomputed from the formula)."""
 pe = positional_encoding(3, 4)
 assert pe.shape == (3, 4), f"expected shape (3, 4), got {pe.shape}"
@@ -498,7 +498,7 @@ def argmax_attention(q, K, V):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_argmax_attention", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_argmax_attention", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check argmax attention on the handout's keys, values and query."""
 keys = np.array([[0, 1, 2], [1, 1, 2], [-1, 1, -2], [0, -1, -2]], dtype=float)
 values = np.array([[3, 2, -4], [3, -2, 4], [3, 2, 0], [3, 2, 0]], dtype=float)
@@ -567,7 +567,7 @@ def extraction_matrix(A):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_extraction_matrix", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_extraction_matrix", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that M recovers v_a from the average of v_a and v_b."""
 A_basis = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
 M = extraction_matrix(A_basis)
@@ -604,7 +604,7 @@ weight_on_a = float(weights_ab[0, 0])
 ### END SOLUTION
 print(f"weight on v_a: {weight_on_a:.4f}")
 
-# %% nbgrader={"grade": true, "grade_id": "test_weight_on_a", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_weight_on_a", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the weight that q = k_a + k_b gives to v_a."""
 assert isinstance(weight_on_a, float), f"weight_on_a should be a float, got {type(weight_on_a).__name__}"
 assert 0 < weight_on_a < 1, "a softmax weight lies between 0 and 1"
@@ -656,7 +656,7 @@ def causal_mask(n):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_causal_mask", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_causal_mask", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the causal mask for n = 3."""
 m3 = causal_mask(3)
 assert m3.dtype == bool, f"expected a boolean mask, got dtype {m3.dtype}"
@@ -722,7 +722,7 @@ def attention_flops(n, h):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_attention_flops", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_attention_flops", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the multiply-add count on one small case."""
 assert attention_flops(1, 1) == 5, f"n = h = 1: three projections, one score, one weighted sum = 5, got {attention_flops(1, 1)}"
 ### BEGIN HIDDEN TESTS
@@ -801,28 +801,28 @@ answer_q3 = {"A"}
 answer_q4 = {"A", "C", "D"}
 ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q1: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B"}, "answer_q1 must be a set of letters among A, B"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q1) is set and answer_q1 == {"B"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q2: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B"}, "answer_q2 must be a set of letters among A, B"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q2) is set and answer_q2 == {"A"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q3: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B"}, "answer_q3 must be a set of letters among A, B"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q3) is set and answer_q3 == {"A"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q4", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q4", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q4: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q4, set) and answer_q4 <= {"A", "B", "C", "D"}, "answer_q4 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS

@@ -6,7 +6,7 @@ Maintainers:
     tfscourse release [A ...]  nbgrader generate_assignment for the given (default: all) assignments
 Instructors:
     tfscourse demo             release, autograde the example submissions, feedback, grades table
-    tfscourse grade [A] [--workers N] [--timeout S] [--memory MB] [--distributed ADDRESS]
+    tfscourse grade [A] [--workers N] [--timeout S] [--memory MB] [--distributed ADDRESS] [--judge auto|on|off]
                                sandboxed parallel grading of every submission (see tfscourse.grading)
     tfscourse report [A]       class report per assignment: reports/A/report.html and CSVs (tfscourse.grading.report)
     tfscourse export-grades    Canvas and Moodle grade files with late penalties (tfscourse.grading.lms_export)
@@ -103,7 +103,8 @@ def cmd_grade(args) -> int:
     root = _course_root()
     names = [args.assignment] if args.assignment else list(notebooks.assignments(root))
     limits = Limits(timeout=args.timeout, memory_mb=args.memory, sandbox=not args.no_sandbox)
-    run_grade(root, names, workers=args.workers, limits=limits, distributed=args.distributed, feedback=not args.no_feedback)
+    run_grade(root, names, workers=args.workers, limits=limits, distributed=args.distributed, feedback=not args.no_feedback,
+              judge={"auto": None, "on": True, "off": False}[args.judge])
     return 0
 
 
@@ -140,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--distributed", metavar="ADDRESS", help="Dask scheduler address, or 'local' (needs tfscourse[scale])")
     p.add_argument("--no-sandbox", action="store_true", help="run student code without bubblewrap (unsafe; debugging only)")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    p.add_argument("--judge", choices=("auto", "on", "off"), default="auto",
+                   help="score test cells with the judge outside the kernel: auto (default) the master test cells "
+                        "tagged judge, on (the same, failing when an assignment has none), off (nbgrader's in-kernel tests)")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("report", help="class report: per-cell analytics, figures, similar answers")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")

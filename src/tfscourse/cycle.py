@@ -101,7 +101,7 @@ def ensure_released(root: Path, names: list[str]) -> None:
 
 def run_grade(root: Path, names: list[str], *, workers: int | None = None, limits: Limits | None = None,
               distributed: str | None = None, feedback: bool = True, steps: tuple[str, str] = ("", ""),
-              students: list[str] | None = None) -> list[Outcome]:
+              students: list[str] | None = None, judge: bool | None = None) -> list[Outcome]:
     """Grade (``students``, default: everyone in submitted/), write feedback, export; print the table."""
     from tfscourse.grading import runner, sandbox
 
@@ -109,7 +109,8 @@ def run_grade(root: Path, names: list[str], *, workers: int | None = None, limit
     if limits.sandbox and (why := sandbox.available()):
         raise SystemExit(f"cannot sandbox student code: {why}. Install it or pass --no-sandbox (unsafe).")
     ensure_released(root, names)
-    outcomes = runner.grade(root, names, workers=workers, limits=limits, distributed=distributed, students=students)
+    outcomes = runner.grade(root, names, workers=workers, limits=limits, distributed=distributed, students=students,
+                            judge=judge)
     if feedback:
         print(f"{steps[0]}writing feedback into feedback/ (hidden tests removed)")
         generate_feedback(root, outcomes)

@@ -18,6 +18,11 @@ Built on nbgrader 0.9.6 (its gradebook, formgrader and commands keep working):
     distributed.py  the same on a Dask cluster (gradebook in PostgreSQL)
     feedback.py     feedback HTML without hidden tests, one submission at a time
     export.py       grades.csv, one student at a time when the whole export fails
+    feedback.py     feedback HTML without hidden tests
+    judge.py        the trusted judge: test cells run outside the kernel, student names as kernel proxies
+    judge_wire.py   the plain-data wire format between judge and kernel (schema, limits; no pickle, no code)
+    judge_endpoint.py  the kernel side of that channel (untrusted: started in the sandboxed kernel)
+    judge_execute.py   nbgrader's Execute with the judge: test cells tagged ``judge``, scores into the gradebook
 
 After grading (``tfscourse report``, ``tfscourse export-grades``):
 

@@ -70,6 +70,7 @@ class Job:
     template_db: bytes  # SQLite gradebook that knows only this assignment (see templates.py)
     extra_files: dict[str, bytes] = field(default_factory=dict)  # non-notebook files of course/ASSIGNMENT/
     settings: dict = field(default_factory=dict)  # the course's nbgrader_config.py (nbgrader_settings.load)
+    judge_tests: dict = field(default_factory=dict)  # notebook stem -> master test cells the judge runs
 
 
 AUTOGRADE_PREPROCESSORS = [
@@ -78,9 +79,11 @@ AUTOGRADE_PREPROCESSORS = [
     "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+JUDGE_EXECUTE = "tfscourse.grading.judge_execute.JudgeExecute"
 
 
-def job_settings(job: Job, limits: Limits, course: Path, sockets: Path, conn: Path) -> dict:
+def job_settings(job: Job, limits: Limits, course: Path, sockets: Path, conn: Path,
+                 judge_spec: Path | None = None) -> dict:
     """The job's nbgrader configuration: the course's, with what grading in a private sandbox needs.
 
     Overridden, and why:
@@ -89,7 +92,8 @@ def job_settings(job: Job, limits: Limits, course: Path, sockets: Path, conn: Pa
     - ``KernelManager`` transport, ip and connection file: Unix sockets in the folder shared with
       the sandbox, which has no network; the connection file in a folder the kernel may only read;
     - ``Autograde.autograde_preprocessors``: nbgrader's list with ``execute.BoundedExecute`` in place
-      of ``Execute``, so that cells run against the submission's deadline;
+      of ``Execute``, so that cells run against the submission's deadline; with a ``judge_spec``,
+      ``judge_execute.JudgeExecute`` (a ``BoundedExecute`` whose test cells the judge scores);
     - ``Execute.timeout``: at most a third of the submission's wall-clock limit (``Limits.timeout``,
       at least 5 s), so that a slow cell is interrupted and graded on before the whole job is stopped;
       ``Limits.cell_timeout``, when given, replaces the course's value;
@@ -102,7 +106,11 @@ def job_settings(job: Job, limits: Limits, course: Path, sockets: Path, conn: Pa
         "interrupt_on_timeout": True,
     }
     overrides["KernelManager"] = {"transport": "ipc", "ip": str(sockets / "k"), "connection_file": str(conn / "connection.json")}
-    overrides["Autograde"] = {"autograde_preprocessors": AUTOGRADE_PREPROCESSORS}
+    if judge_spec is None:
+        overrides["Autograde"] = {"autograde_preprocessors": AUTOGRADE_PREPROCESSORS}
+    else:
+        overrides["Autograde"] = {"autograde_preprocessors": [JUDGE_EXECUTE, *AUTOGRADE_PREPROCESSORS[1:]]}
+        overrides["JudgeExecute"] = {"spec_path": str(judge_spec)}
     return nbgrader_settings.derive(job.settings, overrides)
 
 
@@ -132,7 +140,7 @@ def _write_course(tmp: Path, job: Job, notebooks: dict[str, str], limits: Limits
     sockets.mkdir()
     sockets.chmod(0o777)  # the kernel creates its ipc sockets here; nothing privileged writes here
     conn.mkdir(mode=0o755)  # the connection file: written by nbgrader, read-only for the kernel
-    nbgrader_settings.write(course, job_settings(job, limits, course, sockets, conn))
+    nbgrader_settings.write(course, job_settings(job, limits, course, sockets, conn, _write_judge_spec(tmp, job)))
     workdir = course / "autograded" / job.student / job.assignment
     policy = sandbox.Policy(
         workdir=str(workdir), scratch=str(scratch), socket_dir=str(sockets), conn_dir=str(conn),
@@ -146,6 +154,16 @@ def _write_course(tmp: Path, job: Job, notebooks: dict[str, str], limits: Limits
     )
     sandbox.write_kernelspec(tmp / "jupyter", sandbox.write_policy(tmp / "policy.json", policy))
     return scratch
+
+
+def _write_judge_spec(tmp: Path, job: Job) -> Path | None:
+    """judge.json (outside the sandbox; its socket inside the kernel's socket folder), when the job has judged cells."""
+    if not job.judge_tests:
+        return None
+    spec = {"socket": str(tmp / "kernel" / "judge.sock"), "results": str(tmp / "judge_results.json"),
+            "tests": job.judge_tests}
+    (tmp / "judge.json").write_text(json.dumps(spec))
+    return tmp / "judge.json"
 
 
 def _tree(pid: int):
@@ -315,6 +333,7 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
                 result["detail"] = lines[-1][:300] if lines else "the grader failed without a message"
             return done()
         result["notebooks"] = worker["notebooks"]
+        result["judge"] = worker.get("judge", {})
         result["timestamp"] = worker.get("timestamp")
         _collect(tmp, scratch, job, worker, result)
         return done()

@@ -43,7 +43,10 @@ def submitted_files(folder: Path) -> dict[str, bytes]:
 
 
 def grade(root: Path, assignments: list[str], *, workers: int | None = None, limits: Limits | None = None,
-          distributed: str | None = None, students: list[str] | None = None, quiet: bool = False) -> list[status.Outcome]:
+          distributed: str | None = None, students: list[str] | None = None, quiet: bool = False,
+          judge: bool | None = None) -> list[status.Outcome]:
+    """Grade and merge; ``judge``: None judges the master test cells tagged ``judge``, False none, True the same
+    but fails when an assignment has none."""
     root = Path(root)
     limits = limits or Limits()
     workers = workers or default_workers()
@@ -57,6 +60,8 @@ def grade(root: Path, assignments: list[str], *, workers: int | None = None, lim
     for assignment in assignments:
         present = [s for s in students if (submitted / s / assignment).is_dir() and any((submitted / s / assignment).iterdir())]
         bundle = bundles[assignment] = templates.assignment_bundle(root, assignment) if present else None
+        if judge and bundle is not None and not bundle.judge_tests:
+            raise ValueError(f"{assignment}: --judge on asked for, but no test cell of its master is tagged judge")
         for student in students:
             folder = submitted / student / assignment
             outcome = outcomes[(student, assignment)] = status.Outcome(student, assignment)
@@ -65,7 +70,7 @@ def grade(root: Path, assignments: list[str], *, workers: int | None = None, lim
                 continue
             outcome.max_score = bundle.max_score
             jobs.append(Job(assignment, student, submitted_files(folder), bundle.releases, bundle.template_db,
-                            bundle.extra_files, bundle.settings))
+                            bundle.extra_files, bundle.settings, bundle.judge_tests if judge is not False else {}))
 
     def on_result(result: dict) -> None:
         outcome = outcomes[(result["student"], result["assignment"])]

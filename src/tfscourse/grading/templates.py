@@ -10,6 +10,7 @@ workers never open the course's own gradebook (SQLite or PostgreSQL).
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,7 @@ class Bundle:
     extra_files: dict[str, bytes]  # non-notebook files in course/ASSIGNMENT/
     max_score: float  # autograded points (test cells)
     settings: dict  # the course's nbgrader_config.py as plain data (nbgrader_settings.load)
+    judge_tests: dict  # notebook stem -> master test cells tagged for the judge (judge_execute.master_tests)
 
 
 def assignment_bundle(root: Path, assignment: str) -> Bundle:
@@ -69,4 +71,12 @@ def assignment_bundle(root: Path, assignment: str) -> Bundle:
         }
         with Gradebook(f"sqlite:///{db}") as gb:
             max_score = float(gb.find_assignment(assignment).max_code_score)
-        return Bundle(db.read_bytes(), releases, extra, max_score, settings)
+        return Bundle(db.read_bytes(), releases, extra, max_score, settings, judge_tests(master_dir))
+
+
+def judge_tests(master_dir: Path) -> dict:
+    """Test cells tagged ``judge`` of the master notebooks in ``master_dir``, per notebook that has any."""
+    from tfscourse.grading.judge_execute import master_tests
+
+    tests = {p.stem: master_tests(json.loads(p.read_text())) for p in sorted(Path(master_dir).glob("*.ipynb"))}
+    return {stem: cells for stem, cells in tests.items() if cells}

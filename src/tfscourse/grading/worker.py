@@ -8,7 +8,10 @@ and, per notebook, ``grades`` (grade_id -> [auto_score, needs_manual_grade]),
 ``comments`` (grade_id -> auto_comment) and ``late_penalty``; and each executed
 notebook made safe (``outputs.make_safe``) into ``TMP/safe/``, its flags and notes
 in ``safe`` of the result. This process is watched by ``job.py`` (memory, wall clock),
-so a notebook whose outputs would blow up the parsing costs this job only.
+so a notebook whose outputs would blow up the parsing costs this job only. With a judge
+spec (``TMP/judge.json``), the judge's points replace the test cells' scores in the
+private gradebook first (``judge_execute.write_scores``) and ``judge`` holds its
+per-cell results.
 """
 
 from __future__ import annotations
@@ -69,6 +72,14 @@ def main(tmp: str, assignment: str, student: str, seconds: str) -> int:
     result = api.autograde(assignment, student, force=True, create=True)
     out = {"success": bool(result.get("success")), "log": (result.get("log") or "")[-6000:],
            "error": (result.get("error") or "")[-6000:]}
+    judge_spec = Path(tmp) / "judge.json"
+    if out["success"] and judge_spec.exists():
+        from tfscourse.grading.judge_execute import write_scores
+
+        results_path = Path(tmp) / "judge_results.json"
+        results = json.loads(results_path.read_text()) if results_path.exists() else {}
+        write_scores(coursedir.db_url, assignment, student, json.loads(judge_spec.read_text()), results)
+        out["judge"] = results
     if out["success"]:
         out.update(read_grades(coursedir.db_url, assignment, student))
         out["safe"] = make_safe_copies(course / "autograded" / student / assignment, Path(tmp) / "safe")
