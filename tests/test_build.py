@@ -11,8 +11,8 @@ import nbformat
 import pytest
 
 from tests.conftest import ASSIGNMENTS, ROOT
-from tfscourse import notebooks
 from tfscourse.colab import SETUP_CELL_ID, colab_badge_markdown, setup_cell_source
+from tfscourse_staff import notebooks
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,8 @@ from tests.adversarial.course import (
     master_and_release,
     submit,
 )
-from tfscourse.grading import sandbox, status
-from tfscourse.grading.job import Limits
+from tfscourse_staff.grading import sandbox, status
+from tfscourse_staff.grading.job import Limits
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ def _need_sandbox():
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     _need_sandbox()
-    from tfscourse.cycle import run_grade
+    from tfscourse_staff.cycle import run_grade
 
     root = make_course(tmp_path_factory.mktemp("adversarial") / "course_root")
     master, release = master_and_release(root)
@@ -84,7 +84,7 @@ def test_grades_csv_never_shows_a_crash_as_plain_zero(batch):
     root, _, _ = batch
     from nbgrader.api import Gradebook
 
-    from tfscourse.grading.runner import course_db_url
+    from tfscourse_staff.grading.runner import course_db_url
 
     with Gradebook(course_db_url(root)) as gb:
         died = gb.find_submission_notebook("self_attention", ASSIGNMENT, "os_exit")
@@ -126,7 +126,7 @@ def test_feedback_shows_results_not_hidden_tests(batch):
 def _grades(root):
     from nbgrader.api import Gradebook
 
-    from tfscourse.grading.runner import course_db_url
+    from tfscourse_staff.grading.runner import course_db_url
 
     out = {}
     with Gradebook(course_db_url(root)) as gb:
@@ -142,7 +142,7 @@ def _grades(root):
 def test_gradebook_equals_sequential_nbgrader(tmp_path):
     """ada, ben and cleo graded in parallel give the same gradebook rows as plain ``nbgrader autograde``."""
     _need_sandbox()
-    from tfscourse.grading.runner import grade
+    from tfscourse_staff.grading.runner import grade
 
     roots = {}
     for kind in ("parallel", "sequential"):

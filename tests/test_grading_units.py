@@ -10,8 +10,8 @@ import pytest
 
 from tests.adversarial import cases
 from tests.conftest import ROOT
-from tfscourse.grading import feedback, repair, sandbox, status, tamper
-from tfscourse.submissions import fill
+from tfscourse_staff.grading import feedback, repair, sandbox, status, tamper
+from tfscourse_staff.submissions import fill
 
 RELEASE = nbformat.read(str(ROOT / "release/01_self_attention/self_attention.ipynb"), as_version=4)
 MASTER = nbformat.read(str(ROOT / "course/01_self_attention/self_attention.ipynb"), as_version=4)
@@ -103,7 +103,7 @@ def test_tamper_scan_ignores_honest_code(source):
 
 
 def test_solutions_of_every_notebook_are_not_suspicious():
-    from tfscourse.notebooks import assignments
+    from tfscourse_staff.notebooks import assignments
 
     for name, path in assignments(ROOT).items():
         release = ROOT / "release" / name / path.name
@@ -166,7 +166,7 @@ def test_sandbox_command_hides_the_course():
 
 
 def test_cli_has_the_grade_command(capsys):
-    from tfscourse.cli import main
+    from tfscourse_staff.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["grade", "--help"])

@@ -1,6 +1,6 @@
 """A small character-level LSTM language model (notebook 05).
 
-The notebook trains it on the offline corpus (``tfscourse.data.reference_text``)
+The notebook trains it on the offline corpus (``tfscourse.corpora.reference_text``)
 in well under a minute on a laptop CPU, samples from it with the student's
 ``sample_next`` and looks inside it with ``tfscourse.lstm_gates``. The training
 loop itself lives in the notebook, so students see every step.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from tfscourse.notebooks import HIDDEN_BEGIN, split_hidden_tests
+from tfscourse_staff.notebooks import HIDDEN_BEGIN, split_hidden_tests
 
 HIDDEN_NOTE = "# Hidden tests ran here; they are not shown. Their result is in the summary at the top."
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

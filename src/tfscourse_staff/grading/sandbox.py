@@ -1,7 +1,7 @@
 """The sandbox every student kernel runs in: bubblewrap, a private user id and resource limits.
 
 nbgrader starts the kernel through a kernelspec whose command is this module
-(``python -m tfscourse.grading.sandbox POLICY.json -f CONNECTION_FILE ...``). It
+(``python -m tfscourse_staff.grading.sandbox POLICY.json -f CONNECTION_FILE ...``). It
 execs, in this order:
 
 1. ``bwrap`` (bubblewrap, Debian package ``bubblewrap``): new PID, network,
@@ -143,7 +143,7 @@ def write_kernelspec(folder: Path, policy_file: Path) -> Path:
     """A kernelspec ``tfscourse-sandbox`` in ``folder/kernels/`` that starts the kernel through this module."""
     spec = folder / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "tfscourse.grading.sandbox", str(policy_file), "-f", "{connection_file}"]
+    argv = [sys.executable, "-m", "tfscourse_staff.grading.sandbox", str(policy_file), "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(json.dumps({
         "argv": argv, "display_name": "Python 3 (sandboxed grading)", "language": "python",
         # a SIGINT to the process group would end bubblewrap itself: ask ipykernel over its control channel

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import nbformat
 
-from tfscourse.notebooks import assignments as find_assignments
-from tfscourse.notebooks import grade_id, is_test_cell, release_path_of
+from tfscourse_staff.notebooks import assignments as find_assignments
+from tfscourse_staff.notebooks import grade_id, is_test_cell, release_path_of
 
 
 def put_own_scripts_on_path() -> None:

@@ -5,10 +5,11 @@ Maintainers:
     tfscourse normalize        strip outputs, stable ids and metadata in course/
     tfscourse sync-setup       rewrite every setup cell and Colab badge from tfscourse.colab
     tfscourse release [A ...]  nbgrader generate_assignment for the given (default: all) assignments
+    tfscourse publish DEST [--stage NN]   the student-facing repository (see tfscourse_staff.publish)
 Instructors:
     tfscourse demo             release, autograde the example submissions, feedback, grades table
     tfscourse grade [A] [--workers N] [--timeout S] [--memory MB] [--distributed ADDRESS]
-                               sandboxed parallel grading of every submission (see tfscourse.grading)
+                               sandboxed parallel grading of every submission (see tfscourse_staff.grading)
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tfscourse import notebooks
-from tfscourse.nbgrader_runs import put_own_scripts_on_path
+from tfscourse_staff import notebooks
+from tfscourse_staff.nbgrader_runs import put_own_scripts_on_path
 
 
 def _course_root() -> Path:
@@ -64,7 +65,7 @@ def cmd_sync_setup(args) -> int:
 
 
 def cmd_release(args) -> int:
-    from tfscourse.cycle import release_all
+    from tfscourse_staff.cycle import release_all
 
     root = _course_root()
     names = args.assignments or list(notebooks.assignments(root))
@@ -73,16 +74,29 @@ def cmd_release(args) -> int:
     return 0
 
 
+def cmd_publish(args) -> int:
+    from tfscourse_staff.publish import publish, resolve_stage
+
+    root = _course_root()
+    try:
+        stage = resolve_stage(root, args.stage)
+        written = publish(root, Path(args.dest), stage)
+    except (ValueError, FileNotFoundError) as error:
+        raise SystemExit(f"tfscourse publish: {error}") from None
+    print(f"published stage {stage} to {args.dest}: {len(written)} files; push it to the student repository")
+    return 0
+
+
 def cmd_demo(args) -> int:
-    from tfscourse.cycle import run_demo
+    from tfscourse_staff.cycle import run_demo
 
     return run_demo(_course_root())
 
 
 def cmd_grade(args) -> int:
-    from tfscourse.cycle import run_grade
-    from tfscourse.grading.job import Limits
-    from tfscourse.grading.runner import cell_timeout
+    from tfscourse_staff.cycle import run_grade
+    from tfscourse_staff.grading.job import Limits
+    from tfscourse_staff.grading.runner import cell_timeout
 
     root = _course_root()
     names = [args.assignment] if args.assignment else list(notebooks.assignments(root))
@@ -104,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("release", help="generate release/ with nbgrader")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(func=cmd_release)
+    p = sub.add_parser("publish", help="write the student-facing repository (release notebooks, student package)")
+    p.add_argument("dest", help="folder of the student repository (its .git is kept)")
+    p.add_argument("--stage", help="last notebook handed out, e.g. 07 (default: the last one); "
+                   "the deadlines of the notebooks before it must have passed")
+    p.set_defaults(func=cmd_publish)
     sub.add_parser("demo", help="the instructor's full cycle on the example submissions").set_defaults(func=cmd_demo)
     p = sub.add_parser("grade", help="grade every submission: sandboxed, in parallel, with statuses")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")

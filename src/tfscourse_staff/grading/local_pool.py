@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from tfscourse.grading.job import Job, Limits, failed_result, run_job
+from tfscourse_staff.grading.job import Job, Limits, failed_result, run_job
 
 
 def default_workers() -> int:

@@ -3,11 +3,11 @@
 ``run_demo(root)`` is what ``make demo`` runs:
 
 1. generate every student version (``release/``) from the master notebooks in ``course/``;
-2. grade every submission (``submitted/<student>/<assignment>/``) with ``tfscourse.grading``:
+2. grade every submission (``submitted/<student>/<assignment>/``) with ``tfscourse_staff.grading``:
    each in its own sandboxed process, N at a time, checked and repaired first;
 3. write the feedback HTML (``feedback/``), without the hidden tests;
 4. export the grades (``grades.csv``, nbgrader's format) and a summary with a status per
-   student and assignment (``grading_summary.csv``, see ``tfscourse.grading.status``),
+   student and assignment (``grading_summary.csv``, see ``tfscourse_staff.grading.status``),
    printed as a table.
 
 ``run_grade(root, ...)`` is ``tfscourse grade``: steps 2 to 4 for the given assignments.
@@ -20,10 +20,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tfscourse.grading import status
-from tfscourse.grading.job import Limits
-from tfscourse.grading.status import Outcome
-from tfscourse.notebooks import assignments
+from tfscourse_staff.grading import status
+from tfscourse_staff.grading.job import Limits
+from tfscourse_staff.grading.status import Outcome
+from tfscourse_staff.notebooks import assignments
 
 
 def nbgrader_api(root: Path):
@@ -76,7 +76,7 @@ def _last_error_line(result: dict) -> str:
 
 def generate_feedback(root: Path, outcomes: list[Outcome]) -> None:
     """Feedback HTML for every graded submission, hidden tests removed (``grading.feedback``)."""
-    from tfscourse.grading import feedback
+    from tfscourse_staff.grading import feedback
 
     api = nbgrader_api(root)
     for outcome in outcomes:
@@ -111,7 +111,7 @@ def ensure_released(root: Path, names: list[str]) -> None:
 def run_grade(root: Path, names: list[str], *, workers: int | None = None, limits: Limits | None = None,
               distributed: str | None = None, feedback: bool = True, steps: tuple[str, str] = ("", "")) -> list[Outcome]:
     """Grade, write feedback, export; print the table and notes. Returns the outcomes."""
-    from tfscourse.grading import runner, sandbox
+    from tfscourse_staff.grading import runner, sandbox
 
     limits = limits or Limits(cell_timeout=runner.cell_timeout(root))
     if limits.sandbox and (why := sandbox.available()):

@@ -17,9 +17,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tfscourse.grading import merge, status, templates
-from tfscourse.grading.job import Job, Limits
-from tfscourse.grading.workers import default_workers, run_local
+from tfscourse_staff.grading import merge, status, templates
+from tfscourse_staff.grading.job import Job, Limits
+from tfscourse_staff.grading.local_pool import default_workers, run_local
 
 
 def course_db_url(root: Path) -> str:
@@ -84,7 +84,7 @@ def grade(root: Path, assignments: list[str], *, workers: int | None = None, lim
         print(f"grading {len(jobs)} submission(s) of {len(assignments)} assignment(s) on {where}, "
               f"limits {limits.timeout:g} s and {limits.memory_mb} MB per submission", flush=True)
     if distributed:
-        from tfscourse.grading.distributed import run_distributed
+        from tfscourse_staff.grading.distributed import run_distributed
 
         run_distributed(jobs, limits, distributed, workers, on_result, len(jobs), quiet)
     else:

@@ -1,9 +1,9 @@
-"""Small, trusted building blocks that notebooks after 01 may import instead of rewriting them.
+"""Notebook 01's reference softmax, published after 01's deadline for the notebooks that follow.
 
-Notebook 01 asks students to write a numerically stable softmax; from notebook
-02 on that is no longer the exercise, so the notebooks import this one. Keep
-this module tiny and dependency-free (NumPy only): everything in it is a
-reference students can read.
+Notebook 01 asks students to write a numerically stable softmax, so the published
+student package leaves this module out until the instructor publishes stage 02 (see
+``tfscourse_staff.publish``); from notebook 02 on softmax is no longer the exercise and
+the notebooks import this one. NumPy only: it is a reference students can read.
 
 Conventions shared by the notebooks:
 

@@ -1,7 +1,8 @@
 """A byte-level BPE tokenizer in the style of GPT-2: the course's reference implementation.
 
-Notebook 03 has students build the same thing; the benchmark (``benchmarks/bench_bpe.py``)
-and notebook 06 (which needs a tokenizer for its GPT) use this one.
+Notebook 03 has students build the same thing, so this module is staff-side and never
+published; the benchmark (``benchmarks/bench_bpe.py``) and the hidden speed test of
+notebook 03 (its naive baseline) use it.
 
 * Base vocabulary: the 256 byte values, so every string can be encoded and
   ``decode(encode(s)) == s`` holds for every Unicode string.
@@ -228,32 +229,8 @@ class ByteLevelBPE:
         """Read a tokenizer written by ``save``."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if data.get("format") != "tfscourse-byte-bpe" or data.get("pattern") != SPLIT_PATTERN:
-            raise ValueError(f"{path} is not a tokenizer saved by tfscourse.bpe.ByteLevelBPE")
+            raise ValueError(f"{path} is not a tokenizer saved by tfscourse_staff.reference.bpe.ByteLevelBPE")
         return cls(tuple(pair) for pair in data["merges"])
-
-
-def _gpt2_byte_chars() -> dict[int, str]:
-    """GPT-2's printable stand-in character for each byte (used by Hugging Face's ByteLevel)."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    chars, extra = {}, 0
-    for b in range(256):
-        if b in printable:
-            chars[b] = chr(b)
-        else:
-            chars[b] = chr(256 + extra)
-            extra += 1
-    return chars
-
-
-_BYTE_OF_CHAR = {c: b for b, c in _gpt2_byte_chars().items()}
-
-
-def hf_token_bytes(token: str) -> bytes:
-    """The bytes behind a token string of a Hugging Face ByteLevel BPE vocabulary.
-
-    Example: hf_token_bytes("Ġthe") -> b" the"
-    """
-    return bytes(_BYTE_OF_CHAR[c] for c in token)
 
 
 def time_call(fn: Callable, *args, **kwargs) -> tuple[float, object]:

@@ -1,4 +1,4 @@
-"""``python -m tfscourse.grading.worker TMP ASSIGNMENT STUDENT``: nbgrader autograde in a private course.
+"""``python -m tfscourse_staff.grading.autograde_process TMP ASSIGNMENT STUDENT``: nbgrader autograde in a private course.
 
 Started by ``job.py`` in its own process group, with ``TMP/course/nbgrader_config.py``
 pointing at a private SQLite gradebook and the sandboxed kernelspec. Writes

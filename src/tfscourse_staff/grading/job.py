@@ -8,7 +8,7 @@ needs no shared file system and never touches the course's gradebook:
 1. check and repair the notebooks (``repair.py``), scan them for tampering (``tamper.py``);
 2. build ``TMP/course/`` with its own ``nbgrader_config.py`` and SQLite gradebook,
    and a kernelspec that starts the kernel in the sandbox (``sandbox.py``);
-3. run ``python -m tfscourse.grading.worker TMP`` (nbgrader autograde, in its own
+3. run ``python -m tfscourse_staff.grading.autograde_process TMP`` (nbgrader autograde, in its own
    process group) under a wall-clock limit and a memory watchdog;
 4. return a plain dict: flags, repairs, findings, the grades read from the private
    gradebook, and the autograded files. The parent merges it (``merge.py``).
@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfscourse.grading import repair, sandbox, status, tamper, templates
+from tfscourse_staff.grading import repair, sandbox, status, tamper, templates
 
 MAX_COPY_BACK = 5 * 2**20  # autograded files larger than this are not copied back
 
@@ -246,6 +246,7 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
     releases = {stem: nbformat.reads(text, as_version=4) for stem, text in job.releases.items()}
     checked = repair.check_and_repair(job.files, releases)
     notebooks = {}
+    borrowed: dict[str, list[dict]] = {}  # per notebook: graded answers that are not the student's own
     for stem, c in checked.items():
         result["repairs"] += [f"{stem}: {r}" for r in c.repairs] if len(checked) > 1 else c.repairs
         if c.invalid:
@@ -254,6 +255,8 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
             continue
         notebooks[stem] = c.notebook
         result["findings"] += tamper.scan_notebook(c.notebook)
+        borrowed[stem] = tamper.scan_answers(c.notebook)
+        result["findings"] += borrowed[stem]
     if result["repairs"]:
         result["flags"].append(status.REPAIRED)
     if tamper.is_suspicious(result["findings"]):
@@ -269,7 +272,7 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "TFSCOURSE_DB"))}
         env.update(JUPYTER_PATH=str(tmp / "jupyter"), JUPYTER_RUNTIME_DIR=str(tmp / "kernel"),
                    JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"), JUPYTER_PLATFORM_DIRS="1")
-        cmd = [sys.executable, "-m", "tfscourse.grading.worker", str(tmp), job.assignment, job.student]
+        cmd = [sys.executable, "-m", "tfscourse_staff.grading.autograde_process", str(tmp), job.assignment, job.student]
         killed = _supervise(cmd, env, limits, tmp / "worker.log")
         log = (tmp / "worker.log").read_text(errors="replace")
         if killed:
@@ -289,6 +292,8 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
                 result["detail"] = lines[-1][:300] if lines else "the grader failed without a message"
             return done()
         result["notebooks"] = worker["notebooks"]
+        for stem, graded in result["notebooks"].items():
+            tamper.withdraw_points(graded["grades"], borrowed.get(stem, []))
         result["timestamp"] = worker.get("timestamp")
         folder = tmp / "course" / "autograded" / job.student / job.assignment
         for path in sorted(folder.rglob("*")):

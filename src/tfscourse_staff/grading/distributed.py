@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from tfscourse.grading.job import Job, Limits, failed_result, run_job
-from tfscourse.grading.workers import progress
+from tfscourse_staff.grading.job import Job, Limits, failed_result, run_job
+from tfscourse_staff.grading.local_pool import progress
 
 
 def client_for(address: str, workers: int):

@@ -18,7 +18,7 @@ import inspect
 import re
 import textwrap
 
-from tfscourse.notebooks import grade_id, nbgrader_meta
+from tfscourse_staff.notebooks import grade_id, nbgrader_meta
 
 _MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 

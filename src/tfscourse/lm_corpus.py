@@ -5,7 +5,7 @@
 * ``path=...``: any local UTF-8 text file (split 90/10, head and tail);
 * WikiText-2 (raw) through Hugging Face ``datasets`` when that library is installed,
   the kernel is not being graded, and the data set is cached or can be downloaded;
-* otherwise the offline corpus ``tfscourse.data.reference_text()`` (Python's own
+* otherwise the offline corpus ``tfscourse.corpora.reference_text()`` (Python's own
   language reference, bundled with every CPython), split 90/10.
 
 ``train_tokenizer`` trains a byte-level BPE (Hugging Face ``tokenizers``) on the
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tfscourse.data import load_text, reference_text, train_val_split
+from tfscourse.corpora import load_text, reference_text, train_val_split
 from tfscourse.environment import grading_mode
 
 
