@@ -255,7 +255,7 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
             continue
         notebooks[stem] = c.notebook
         result["findings"] += tamper.scan_notebook(c.notebook)
-        borrowed[stem] = tamper.scan_answers(c.notebook)
+        borrowed[stem] = tamper.scan_answers(c.notebook, releases[stem])
         result["findings"] += borrowed[stem]
     if result["repairs"]:
         result["flags"].append(status.REPAIRED)

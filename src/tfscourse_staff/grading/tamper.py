@@ -238,7 +238,8 @@ def is_suspicious(findings: list[dict]) -> bool:
 # ``not-own-answer``, high). Using the student package's helpers (plots, data) is not flagged.
 
 COURSE_PACKAGES = ("tfscourse", "tfscourse_staff")
-REFERENCE_MODULES = ("tfscourse_staff", "tfscourse.unlocked")  # where answers live
+# where answers live, or what an answer may not call (notebook 03's naive trainer, its speed baseline)
+REFERENCE_MODULES = ("tfscourse_staff", "tfscourse.unlocked", "tfscourse.bpe_baseline")
 IMPORT_CALLS = {"__import__", "importlib.import_module", "importlib.__import__", "importlib.util.find_spec"}
 MIN_COPIED_LINES = 6  # a definition needs this many non-trivial lines to count as copied
 COPIED_SHARE = 0.9  # ... and this share of them found, verbatim after normalising, in a reference
@@ -265,16 +266,22 @@ def reference_lines() -> set[str]:
     from pathlib import Path
 
     lines: set[str] = set()
-    for package in ("tfscourse_staff.reference", "tfscourse.unlocked"):
+    for package in ("tfscourse_staff.reference", "tfscourse.unlocked", "tfscourse.bpe_baseline"):
         spec = importlib.util.find_spec(package)
-        for folder in spec.submodule_search_locations if spec and spec.submodule_search_locations else []:
-            for path in Path(folder).glob("*.py"):
-                lines.update(_normalized_lines(path.read_text(encoding="utf-8")))
+        if spec is None:
+            continue
+        folders = spec.submodule_search_locations or []
+        paths = [p for folder in folders for p in Path(folder).glob("*.py")] or [Path(spec.origin)]
+        for path in paths:
+            lines.update(_normalized_lines(path.read_text(encoding="utf-8")))
     return lines
 
 
 def graded_names(nb) -> dict[str, list[str]]:
-    """Name defined by an answer cell -> the autograded test cells that refer to it (or are named after it)."""
+    """Name an answer cell defines -> the autograded test cells that refer to it (or are named after it).
+
+    ``nb`` is the release (or master) notebook: what its answer cells define is what is graded.
+    """
     defined: list[str] = []
     tests: dict[str, str] = {}
     for cell in nb.cells:
@@ -286,7 +293,8 @@ def graded_names(nb) -> dict[str, list[str]]:
         except SyntaxError:
             continue
         if meta.get("solution") and not meta.get("grade"):
-            defined += [name for node in tree.body for name in _bound_names(node)]
+            defined += [name for node in tree.body if not isinstance(node, (ast.Import, ast.ImportFrom))
+                        for name in _bound_names(node)]
         elif meta.get("grade") and not meta.get("solution"):
             tests[meta.get("grade_id", "")] = " ".join(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
     snake = {name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in defined}
@@ -332,12 +340,12 @@ class _AnswerScanner(_Scanner):
                 out.append("?")
         return out
 
-    def reference_imports(self, tree) -> list[str]:
+    def reference_imports(self, tree, permitted: tuple[str, ...]) -> list[str]:
         """Reference modules a cell imports, statically or at run time ('?' for a computed name)."""
         static = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         static += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-        found = [name for name in static if _is_under(name, REFERENCE_MODULES)]
-        return found + [n for n in self.dynamic_imports(tree) if n == "?" or _is_under(n, REFERENCE_MODULES)]
+        found = [name for name in static if _forbidden(name, permitted)]
+        return found + [n for n in self.dynamic_imports(tree) if n == "?" or _forbidden(n, permitted)]
 
     def remember_imports(self, tree) -> None:
         for node in ast.walk(tree):
@@ -349,7 +357,28 @@ class _AnswerScanner(_Scanner):
                     self.aliases[a.asname or a.name] = f"{node.module or ''}.{a.name}"
 
 
-def _borrowed(scanner: _AnswerScanner, node, reference: set[str]) -> str:
+def handed_out_modules(release) -> tuple[str, ...]:
+    """Reference modules the notebook's locked, ungraded cells import: there they are helpers it hands
+    out (notebook 02 imports 01's softmax), so its answers may use them."""
+    modules = []
+    for cell in release.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
+            try:
+                tree = ast.parse(_strip_magics(cell.source)[0])
+            except SyntaxError:
+                continue
+            modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+            modules += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    return tuple(m for m in modules if _is_under(m, REFERENCE_MODULES))
+
+
+def _forbidden(name: str, permitted: tuple[str, ...]) -> bool:
+    """Whether a graded answer may not use the course module or object ``name``."""
+    return _is_under(name, REFERENCE_MODULES) and not _is_under(name, permitted)
+
+
+def _borrowed(scanner: _AnswerScanner, node, reference: set[str], permitted: tuple[str, ...]) -> str:
     """Why the top-level statement ``node`` does not define its graded name itself ('' when it does)."""
     if isinstance(node, ast.ImportFrom):
         module = node.module or ""
@@ -361,29 +390,32 @@ def _borrowed(scanner: _AnswerScanner, node, reference: set[str]) -> str:
         for base in node.bases:
             if _is_under(scanner.dotted(base), COURSE_PACKAGES):
                 return f"subclass of {scanner.dotted(base)}"
-    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-        if scanner.course_uses(node.value):
-            return f"bound to {sorted(scanner.course_uses(node.value))[0]}"
-    dynamic = [name for name in scanner.dynamic_imports(node) if name == "?" or _is_under(name, REFERENCE_MODULES)]
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, (ast.Name, ast.Attribute)):
+        if _is_under(scanner.dotted(node.value), COURSE_PACKAGES):
+            return f"bound to {scanner.dotted(node.value)}"
+    dynamic = [name for name in scanner.dynamic_imports(node) if name == "?" or _forbidden(name, permitted)]
     if dynamic:
         return f"imports {dynamic[0] if dynamic[0] != '?' else 'a computed module name'} at run time"
-    wrapped = sorted(name for name in scanner.course_uses(node) if _is_under(name, REFERENCE_MODULES))
+    wrapped = sorted(name for name in scanner.course_uses(node) if _forbidden(name, permitted))
     if wrapped:
         return f"uses {wrapped[0]}"
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        lines = _normalized_lines(ast.unparse(node))
+        lines = _normalized_lines("\n".join(scanner.lines[node.lineno - 1 : node.end_lineno]))
         if len(lines) >= MIN_COPIED_LINES and sum(line in reference for line in lines) >= COPIED_SHARE * len(lines):
             return "copied from a reference solution"
     return ""
 
 
-def scan_answers(nb, reference: set[str] | None = None) -> list[dict]:
-    """``not-own-answer`` findings: graded names the student did not define, with the test cells they lose.
+def scan_answers(nb, release, reference: set[str] | None = None) -> list[dict]:
+    """``not-own-answer`` findings of submission ``nb``: graded names of ``release`` the student did not
+    define, with the test cells they lose.
 
     Each finding also has ``name`` and ``tests`` (grade_ids whose points are withdrawn, see
-    ``withdraw_points``). ``reference`` defaults to ``reference_lines()``.
+    ``withdraw_points``). ``reference`` defaults to ``reference_lines()``. Reference modules that
+    the release's own locked cells import (notebook 02's softmax) are helpers there, not answers.
     """
-    graded = graded_names(nb)
+    graded = graded_names(release)
+    permitted = handed_out_modules(release)
     reference = reference_lines() if reference is None else reference
     scanner = _AnswerScanner([])
     mine = {id(c) for c in student_cells(nb)}
@@ -395,12 +427,13 @@ def scan_answers(nb, reference: set[str] | None = None) -> list[dict]:
             tree = ast.parse(_strip_magics(cell.source)[0])
         except SyntaxError:
             continue
+        scanner.remember_imports(tree)
         if id(cell) in mine:
             scanner.lines = cell.source.split("\n")
-            module_wide = scanner.reference_imports(tree)
+            module_wide = scanner.reference_imports(tree, permitted)
             for node in tree.body:
                 for name in _bound_names(node):
-                    why = _borrowed(scanner, node, reference) if name in graded else ""
+                    why = _borrowed(scanner, node, reference, permitted) if name in graded else ""
                     if not why and name in graded and module_wide:
                         why = f"its cell imports {module_wide[0] if module_wide[0] != '?' else 'a computed module name'}"
                     if why:
@@ -408,7 +441,6 @@ def scan_answers(nb, reference: set[str] | None = None) -> list[dict]:
                         cell_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell{index}"
                         findings.append({"cell": cell_id, **_finding(line, "not-own-answer", f"{name}: {why}"),
                                          "name": name, "tests": graded[name]})
-        scanner.remember_imports(tree)
     return findings
 
 
