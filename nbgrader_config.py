@@ -24,7 +24,9 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.db_url = os.environ.get("TFSCOURSE_DB_URL", f"sqlite:///{root / 'gradebook.db'}")
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+# "*.py": the notebooks' text sources in course/ (solutions and hidden tests) never reach a
+# release or a grading folder; the course ships its helper code in the tfscourse package.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
 
 # Cells are executed one by one with this limit. The slowest honest cell in any
 # solution notebook takes under 10 s while grading (training loops shrink when

@@ -1,4 +1,4 @@
-"""The course builds: release/ is what nbgrader generates, master notebooks are clean and consistent."""
+"""The course builds: masters are what their text sources build, release/ is what nbgrader generates."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 
 import nbformat
 import pytest
@@ -44,16 +45,112 @@ def test_release_in_git_equals_generated_release(assignment, generated_release):
     )
 
 
+def test_release_holds_no_text_source(generated_release):
+    """The text sources hold the solutions and hidden tests: nbgrader must not copy them out."""
+    leaked = sorted(str(path.relative_to(generated_release)) for path in generated_release.rglob("*.py"))
+    assert not leaked, f"text sources copied into the release: {leaked}"
+
+
+def test_grading_jobs_get_no_text_source():
+    """The files a grading job copies next to the submission leave out the text source."""
+    from tfscourse_staff.grading.templates import assignment_bundle
+
+    assignment = "01_self_attention"
+    assert notebooks.source_path_of(ASSIGNMENTS[assignment]).is_file()
+    bundle = assignment_bundle(ROOT, assignment)
+    assert not [name for name in bundle.extra_files if name.endswith(".py")], sorted(bundle.extra_files)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_master_is_built_from_its_text_source(assignment):
+    """The committed master is exactly what its text source builds (cell ids, metadata, sources)."""
+    path = ASSIGNMENTS[assignment]
+    source = notebooks.source_path_of(path)
+    assert path.is_file(), f"{path.name} is missing: run `tfscourse build {assignment}`"
+    built = notebooks.build_master(source)
+    master = nbformat.read(str(path), as_version=4)
+    assert [c.id for c in master.cells] == [c.id for c in built.cells], (
+        f"{path.name} and {source.name} have different cells: run `tfscourse build {assignment}`"
+    )
+    differing = [c.id for c, b in zip(master.cells, built.cells, strict=True) if c != b]
+    assert not differing, f"{path.name} differs from {source.name} in cells {differing}: run `tfscourse build {assignment}`"
+    assert master == built, f"{path.name} differs from {source.name}: run `tfscourse build {assignment}`"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_text_source_is_in_jupytext_layout(assignment, tmp_path):
+    """Writing the master back as text gives the source unchanged: JupyterLab's jupytext saves the same file."""
+    source = notebooks.source_path_of(ASSIGNMENTS[assignment])
+    rewritten = tmp_path / source.name
+    notebooks.write_source(notebooks.build_master(source), rewritten)
+    assert rewritten.read_text(encoding="utf-8") == source.read_text(encoding="utf-8"), (
+        f"{source.name} is not in jupytext's layout: run `tfscourse build {assignment}`"
+    )
+
+
+def test_jupyterlab_saves_sources_with_the_build_format():
+    """pyproject.toml's [tool.jupytext] keeps the same metadata as the build reads."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["jupytext"]
+    for option in ("notebook_metadata_filter", "cell_metadata_filter"):
+        assert config[option] == notebooks.SOURCE_FORMAT[option], f"[tool.jupytext] {option} differs from SOURCE_FORMAT"
+
+
+def test_a_text_source_with_nbgrader_roles_builds_a_master(tmp_path):
+    source = tmp_path / "tiny.py"
+    source.write_text(
+        '# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}\n'
+        "# # Tiny\n#\n# A notebook.\n\n"
+        '# %% nbgrader={"grade": false, "grade_id": "f", "locked": false, "schema_version": 3, "solution": true, "task": false}\n'
+        "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n\n"
+        "# %%\nprint(f())\n\n"
+        '# %% nbgrader={"grade": true, "grade_id": "test_f", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}\n'
+        '"""f returns one."""\nassert f() == 1\n',
+        encoding="utf-8",
+    )
+    nb = notebooks.build_master(source)
+    assert [c.id for c in nb.cells] == ["intro", "f", "f-1", "test_f"]
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code", "code"]
+    assert nb.cells[0].source == "# Tiny\n\nA notebook."
+    assert notebooks.nbgrader_meta(nb.cells[3])["points"] == 2 and notebooks.is_test_cell(nb.cells[3])
+    assert nb.cells[2].metadata == {} and nb.cells[1].source.endswith("### END SOLUTION")
+    assert nb.metadata.kernelspec == notebooks.KERNELSPEC
+
+
+def test_build_regenerates_master_and_release_and_release_refuses_a_stale_master(tmp_path):
+    course = tmp_path / "course_copy"
+    assignment = "01_self_attention"
+    (course / "course").mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "course" / assignment, course / "course" / assignment)
+    master = course / "course" / assignment / ASSIGNMENTS[assignment].name
+    source = notebooks.source_path_of(master)
+    source.write_text(source.read_text(encoding="utf-8").replace(
+        "## 1 · Softmax, the stable way", "## 1 · Softmax, computed stably"), encoding="utf-8")
+
+    def tfscourse(*args):
+        return subprocess.run([sys.executable, "-m", "tfscourse_staff.cli", *args], cwd=course, capture_output=True, text=True)
+
+    refused = tfscourse("release", assignment)
+    assert refused.returncode != 0 and "tfscourse build" in refused.stderr
+    built = tfscourse("build", assignment)
+    assert built.returncode == 0, built.stderr
+    assert "Softmax, computed stably" in master.read_text()
+    release = course / notebooks.release_path_of(master)
+    assert "Softmax, computed stably" in release.read_text()
+    assert not list(release.parent.glob("*.py")), "the text source must not be released"
+    assert tfscourse("release", assignment).returncode == 0
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_master_notebook_is_normalized(assignment):
-    """No outputs, no execution counts, stable ids and metadata (`tfscourse normalize` fixes it)."""
+    """No outputs, no execution counts, stable ids and metadata (`tfscourse build` writes it so)."""
     path = ASSIGNMENTS[assignment]
     nb = nbformat.read(str(path), as_version=4)
     with_outputs = [c.id for c in nb.cells if c.cell_type == "code" and (c.outputs or c.execution_count)]
-    assert not with_outputs, f"{path.name}: cells with outputs {with_outputs}; run `tfscourse normalize`"
+    assert not with_outputs, f"{path.name}: cells with outputs {with_outputs}; run `tfscourse build`"
     normalized = nbformat.read(str(path), as_version=4)
     notebooks.normalize(normalized)
-    assert normalized == nb, f"{path.name} is not normalized; run `tfscourse normalize`"
+    assert normalized == nb, f"{path.name} is not normalized; run `tfscourse build`"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -61,7 +158,7 @@ def test_setup_cell_is_current_and_first(assignment):
     nb = nbformat.read(str(ASSIGNMENTS[assignment]), as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert notebooks.grade_id(code[0]) == SETUP_CELL_ID, "the first code cell must be the locked setup cell"
-    assert code[0].source == setup_cell_source(), "setup cell is stale: run `tfscourse sync-setup`"
+    assert code[0].source == setup_cell_source(), "setup cell is stale: run `tfscourse sync-setup` and `tfscourse build`"
     assert notebooks.nbgrader_meta(code[0]).get("locked"), "the setup cell must be locked"
 
 

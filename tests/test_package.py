@@ -15,7 +15,7 @@ import pytest
 import tfscourse
 from tests.conftest import ASSIGNMENTS
 from tfscourse import colab, corpora
-from tfscourse_staff import notebooks, publish
+from tfscourse_staff import publish
 
 
 def test_setup_sends_warnings_to_stdout(capsys):
@@ -61,17 +61,6 @@ def test_setup_cell_installs_from_the_configured_source():
     assert colab.PACKAGE_SOURCE in source and colab.PACKAGE_SOURCE_ENV in source
     compile(source, "setup", "exec")
     assert colab.colab_url("release/01_self_attention/self_attention.ipynb").startswith("https://colab.research.google.com/github/")
-
-
-def test_build_draft_roles(tmp_path):
-    draft = '# %% [markdown] locked=intro\n# # Title\n\n# %% locked=setup\npass\n\n# %% solution=f\ndef f():\n    return 1\n\n# %% tests=test_f points=2\n"""Check f."""\nassert f() == 1\n\n# %% [markdown] manual=why points=3\n# Because.\n'
-    nb = notebooks.from_text(draft)
-    metas = [notebooks.nbgrader_meta(c) for c in nb.cells]
-    assert [m["grade_id"] for m in metas] == ["intro", "setup", "f", "test_f", "why"]
-    assert metas[3]["points"] == 2.0 and metas[3]["grade"] and metas[3]["locked"]
-    assert metas[4]["solution"] and metas[4]["grade"] and nb.cells[4].cell_type == "markdown"
-    assert nb.cells[1].source == colab.setup_cell_source()
-    assert nb.cells[0].source == "# Title"
 
 
 def test_cli_help_runs():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 # The public, student-facing repository (`tfscourse publish` writes it); a fork changes this line,
 # runs `tfscourse sync-setup` and `tfscourse release`, and publishes again.
-STUDENT_REPOSITORY_URL = "https://github.com/transformers-from-scratch/course"
+STUDENT_REPOSITORY_URL = "https://github.com/transformers-from-scratch/course-notebooks"
 PACKAGE_SOURCE = f"git+{STUDENT_REPOSITORY_URL}.git"
 PACKAGE_SOURCE_ENV = "TFSCOURSE_PACKAGE_SOURCE"
 SETUP_CELL_ID = "setup"

@@ -1,8 +1,7 @@
 """The ``tfscourse`` command line (run ``tfscourse --help``).
 
 Maintainers:
-    tfscourse build-draft DRAFT.py course/NN_topic/topic.ipynb   text draft -> master notebook
-    tfscourse normalize        strip outputs, stable ids and metadata in course/
+    tfscourse build [A ...]    text sources course/*/*.py -> master notebooks -> release/
     tfscourse sync-setup       rewrite every setup cell and Colab badge from tfscourse.colab
     tfscourse release [A ...]  nbgrader generate_assignment for the given (default: all) assignments
     tfscourse publish DEST [--stage NN]   the student-facing repository (see tfscourse_staff.publish)
@@ -18,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import nbformat
+
 from tfscourse_staff import notebooks
 from tfscourse_staff.nbgrader_runs import put_own_scripts_on_path
 
@@ -30,37 +31,46 @@ def _course_root() -> Path:
     raise SystemExit("run this inside the course repository (no nbgrader_config.py with a course/ folder found)")
 
 
-def cmd_build_draft(args) -> int:
-    text = Path(args.draft).read_text(encoding="utf-8")
-    nb = notebooks.from_text(text, notebooks.release_path_of(args.notebook))
-    Path(args.notebook).parent.mkdir(parents=True, exist_ok=True)
-    notebooks.write(nb, args.notebook)
-    print(f"wrote {args.notebook} ({len(nb.cells)} cells)")
-    return 0
+def _chosen(root: Path, names: list[str]) -> dict[str, Path]:
+    """The masters of the named assignments (all when none is named); an unknown name stops here."""
+    masters = notebooks.assignments(root)
+    unknown = [name for name in names if name not in masters]
+    if unknown:
+        raise SystemExit(f"unknown assignment(s) {', '.join(unknown)}; the course has {', '.join(masters)}")
+    return {name: masters[name] for name in names} if names else masters
 
 
-def _each_master(root: Path):
-    import nbformat
+def _stale_masters(masters: dict[str, Path]) -> list[str]:
+    """The masters that differ from what their text sources build (or that are missing)."""
+    stale = []
+    for path in masters.values():
+        built = notebooks.build_master(notebooks.source_path_of(path))
+        if not path.is_file() or nbformat.read(str(path), as_version=4) != built:
+            stale.append(str(path))
+    return stale
 
-    for name, path in notebooks.assignments(root).items():
-        yield name, path, nbformat.read(str(path), as_version=4)
 
-
-def cmd_normalize(args) -> int:
-    for _, path, nb in _each_master(_course_root()):
-        notebooks.normalize(nb)
-        notebooks.write(nb, path)
-        print(f"normalized {path}")
-    return 0
+def cmd_build(args) -> int:
+    root = _course_root()
+    masters = _chosen(root, args.assignments)
+    for path in masters.values():
+        source = notebooks.source_path_of(path)
+        if notebooks.tidy_source(source):
+            print(f"rewrote {source.relative_to(root)} in jupytext's layout")
+        notebooks.write(notebooks.build_master(source), path)
+        print(f"built {path.relative_to(root)} from {source.name}")
+    return cmd_release(args)
 
 
 def cmd_sync_setup(args) -> int:
-    for _, path, nb in _each_master(_course_root()):
+    for path in notebooks.assignments(_course_root()).values():
+        source = notebooks.source_path_of(path)
+        nb = notebooks.read_source(source)
         setup_changed = notebooks.sync_setup_cell(nb)
         badge_changed = notebooks.sync_colab_badge(nb, notebooks.release_path_of(path))
         if setup_changed or badge_changed:
-            notebooks.write(nb, path)
-            print(f"updated the setup cell and Colab badge of {path}")
+            notebooks.write_source(nb, source)
+            print(f"updated the setup cell and Colab badge of {source}; run `tfscourse build`")
     return 0
 
 
@@ -68,7 +78,11 @@ def cmd_release(args) -> int:
     from tfscourse_staff.cycle import release_all
 
     root = _course_root()
-    names = args.assignments or list(notebooks.assignments(root))
+    masters = _chosen(root, args.assignments)
+    stale = _stale_masters(masters)
+    if stale:
+        raise SystemExit(f"master notebooks out of date with their text sources: {', '.join(stale)}; run `tfscourse build`")
+    names = list(masters)
     release_all(root, names, record_in_gradebook=False)  # grading records them when it needs them
     print(f"released {', '.join(names)}")
     return 0
@@ -109,11 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     put_own_scripts_on_path()
     parser = argparse.ArgumentParser(prog="tfscourse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("build-draft", help="turn a text draft into a master notebook")
-    p.add_argument("draft")
-    p.add_argument("notebook")
-    p.set_defaults(func=cmd_build_draft)
-    sub.add_parser("normalize", help="strip outputs and stabilise metadata of the master notebooks").set_defaults(func=cmd_normalize)
+    p = sub.add_parser("build", help="build the master notebooks from their text sources, then release them")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(func=cmd_build)
     sub.add_parser("sync-setup", help="rewrite the setup cells and Colab badges from tfscourse.colab").set_defaults(func=cmd_sync_setup)
     p = sub.add_parser("release", help="generate release/ with nbgrader")
     p.add_argument("assignments", nargs="*")

@@ -1,26 +1,37 @@
-"""Maintainer tools for the master notebooks in ``course/``.
+"""Maintainer tools for the notebooks in ``course/``: text sources, master notebooks, cell roles.
 
-* ``assignments(root)`` lists the assignments (one folder and one notebook each).
-* ``normalize(nb)`` makes a notebook reviewable: no outputs, no execution
-  counts, stable cell ids (the nbgrader grade_id where there is one) and a
-  fixed kernelspec, so that a diff shows only real changes. It also starts
-  every hidden block with ``HIDDEN_PREAMBLE``, which re-imports the built-ins
-  the checks use, so that a student's ``def abs(x): return 0`` fools nothing.
+Each assignment folder ``course/NN_topic/`` holds two files:
+
+* ``topic.py``, the **text source**: the notebook in jupytext's percent format
+  (``# %%`` starts a code cell, ``# %% [markdown]`` a markdown cell written as
+  ``#`` comments; each cell's nbgrader role is the JSON on its ``# %%`` line). It is
+  what maintainers edit, review and lint.
+* ``topic.ipynb``, the **master** that nbgrader reads, generated from the source by
+  ``build_master`` (``tfscourse build``) and committed; never edited by hand.
+
+Functions:
+
+* ``assignments(root)`` lists the assignments (one folder, one source, one master each).
+* ``read_source(path)`` / ``write_source(nb, path)`` convert between a text source and a
+  notebook with jupytext, keeping of each cell only its nbgrader metadata and tags.
+* ``build_master(source_path)`` is the master notebook of a source: read, then normalised;
+  ``tidy_source(source_path)`` rewrites a source in jupytext's layout (as JupyterLab saves it).
+* ``normalize(nb)`` makes a notebook reviewable: no outputs, no execution counts, stable
+  cell ids (the nbgrader grade_id where there is one) and a fixed kernelspec, so that a
+  diff shows only real changes. It also starts every hidden block with
+  ``HIDDEN_PREAMBLE``, which re-imports the built-ins the checks use, so that a
+  student's ``def abs(x): return 0`` fools nothing.
 * ``sync_setup_cell(nb)`` puts the current setup cell (see ``colab.py``) in, and
   ``sync_colab_badge(nb, release_path)`` the "Open in Colab" badge under the title.
 * ``split_hidden_tests(source)`` separates a test cell's visible checks from its
   hidden block; the course's tests run the hidden block on its own.
-* ``from_text(text)`` turns a notebook drafted as text (the "percent" format,
-  ``# %%`` between cells) into a master notebook. A cell header may carry one
-  nbgrader role: ``locked=ID``, ``solution=ID``, ``tests=ID points=N`` or
-  ``manual=ID points=N``, e.g. ``# %% [markdown] manual=why_scale points=2``.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 from tfscourse.colab import SETUP_CELL_ID, colab_badge_markdown, setup_cell_source
@@ -36,16 +47,73 @@ HIDDEN_PREAMBLE = (
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
+# jupytext's percent format; of the metadata it keeps each cell's nbgrader role and tags only
+# (``normalize`` sets the notebook's metadata and the cell ids). pyproject.toml's
+# [tool.jupytext] holds the same filters, for JupyterLab: tests/test_build.py checks they agree.
+SOURCE_FORMAT = {
+    "extension": ".py",
+    "format_name": "percent",
+    "notebook_metadata_filter": "-all",
+    "cell_metadata_filter": "nbgrader,tags,-all",
+}
+
+
 def assignments(root: Path | str = ".") -> dict[str, Path]:
-    """Map each assignment name to its master notebook, e.g. {"01_self_attention": .../self_attention.ipynb}."""
+    """Map each assignment name to its master notebook, e.g. {"01_self_attention": .../self_attention.ipynb}.
+
+    An assignment is a folder of ``course/`` with one text source ``topic.py``; its master is
+    ``topic.ipynb`` beside it (which ``tfscourse build`` writes).
+    """
     found = {}
     for folder in sorted((Path(root) / "course").iterdir()):
-        notebooks = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
-        if len(notebooks) == 1:
-            found[folder.name] = notebooks[0]
-        elif len(notebooks) > 1:
-            raise ValueError(f"{folder} holds {len(notebooks)} notebooks; the course uses one per assignment")
+        sources = sorted(folder.glob("*" + SOURCE_FORMAT["extension"])) if folder.is_dir() else []
+        if len(sources) == 1:
+            found[folder.name] = sources[0].with_suffix(".ipynb")
+        elif len(sources) > 1:
+            names = ", ".join(path.name for path in sources)
+            raise ValueError(f"{folder} holds {len(sources)} text sources ({names}); the course uses one per assignment")
     return found
+
+
+def source_path_of(master_path: Path | str) -> Path:
+    """``course/01_x/x.ipynb`` -> ``course/01_x/x.py``, the text source the master is built from."""
+    return Path(master_path).with_suffix(SOURCE_FORMAT["extension"])
+
+
+def read_source(path: Path | str):
+    """The notebook written in the text source at ``path`` (not yet normalised)."""
+    return jupytext.reads(Path(path).read_text(encoding="utf-8"), fmt=SOURCE_FORMAT)
+
+
+def write_source(nb, path: Path | str) -> None:
+    """Write ``nb`` as a text source (cell ids, outputs and other metadata are left out)."""
+    Path(path).write_text(jupytext.writes(nb, fmt=SOURCE_FORMAT), encoding="utf-8")
+
+
+def build_master(source_path: Path | str):
+    """The master notebook of the text source at ``source_path``: read and normalised."""
+    nb = read_source(source_path)
+    normalize(nb)
+    return nb
+
+
+def tidy_source(source_path: Path | str) -> bool:
+    """Rewrite a text source in jupytext's own layout when that changes only its layout.
+
+    Returns True when the file was rewritten. A text whose rewrite would build a different
+    master is left alone (so no edit is ever lost).
+    """
+    path = Path(source_path)
+    master = build_master(path)
+    text = jupytext.writes(master, fmt=SOURCE_FORMAT)
+    if text == path.read_text(encoding="utf-8"):
+        return False
+    tidied = jupytext.reads(text, fmt=SOURCE_FORMAT)
+    normalize(tidied)
+    if tidied != master:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
 
 
 def nbgrader_meta(cell) -> dict:
@@ -138,70 +206,6 @@ def release_path_of(master_path: Path | str) -> str:
     """``course/01_x/x.ipynb`` -> ``release/01_x/x.ipynb`` (relative, with forward slashes)."""
     master_path = Path(master_path)
     return f"release/{master_path.parent.name}/{master_path.name}"
-
-
-_HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?P<args>.*)$")
-_ROLES = {
-    # role: (grade, solution, locked)
-    "locked": (False, False, True),
-    "solution": (False, True, False),
-    "tests": (True, False, True),
-    "manual": (True, True, False),
-}
-
-
-def _cell_from_text(is_markdown: bool, args: str, lines: list[str]):
-    body = "\n".join(lines).strip("\n")
-    if is_markdown:
-        body = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.split("\n"))
-        cell = nbformat.v4.new_markdown_cell(body)
-    else:
-        cell = nbformat.v4.new_code_cell(body)
-    options = dict(item.split("=", 1) for item in args.split())
-    roles = [r for r in _ROLES if r in options]
-    if len(roles) > 1:
-        raise ValueError(f"a cell has one role, got {roles}")
-    if roles:
-        role = roles[0]
-        grade, solution, locked = _ROLES[role]
-        meta = {
-            "grade": grade,
-            "grade_id": options[role],
-            "locked": locked,
-            "schema_version": 3,
-            "solution": solution,
-            "task": False,
-        }
-        if grade:
-            meta["points"] = float(options.get("points", 1))
-        cell.metadata["nbgrader"] = meta
-    return cell
-
-
-def from_text(text: str, release_path: str | None = None):
-    """Build a master notebook from its percent-format draft (see the module docstring).
-
-    With ``release_path`` the title cell gets the notebook's "Open in Colab" badge.
-    """
-    nb = nbformat.v4.new_notebook()
-    header, lines = None, []
-    for line in text.split("\n"):
-        match = _HEADER.match(line)
-        if match:
-            if header is not None:
-                nb.cells.append(_cell_from_text(*header, lines))
-            header, lines = (bool(match["md"]), match["args"]), []
-        elif header is not None:
-            lines.append(line)
-    if header is not None:
-        nb.cells.append(_cell_from_text(*header, lines))
-    for cell in nb.cells:
-        if grade_id(cell) == SETUP_CELL_ID:
-            cell.source = setup_cell_source()
-    if release_path:
-        sync_colab_badge(nb, release_path)
-    normalize(nb)
-    return nb
 
 
 def write(nb, path: Path | str) -> None:

@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfscourse_staff.notebooks import SOURCE_FORMAT
+
 #: nbgrader_config.py of a throw-away course (the template's and every grading job's)
 COURSE_CONFIG = '''c = get_config()  # noqa
 c.CourseDirectory.root = {root!r}
@@ -60,10 +62,12 @@ def assignment_bundle(root: Path, assignment: str) -> Bundle:
         main_release = Path(root) / "release" / assignment
         release_dir = main_release if main_release.is_dir() else course / "release" / assignment
         releases = {p.stem: p.read_text() for p in sorted(release_dir.glob("*.ipynb"))}
+        # Neither notebooks nor text sources (solutions and hidden tests) go into a grading job.
         extra = {
             str(p.relative_to(master_dir)): p.read_bytes()
             for p in sorted(master_dir.rglob("*"))
-            if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts
+            if p.is_file() and p.suffix not in (".ipynb", SOURCE_FORMAT["extension"])
+            and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts
         }
         with Gradebook(f"sqlite:///{db}") as gb:
             max_score = float(gb.find_assignment(assignment).max_code_score)

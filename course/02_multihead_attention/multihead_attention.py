@@ -1,0 +1,720 @@
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # 02 · Multi-head attention, sketched and built
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course/blob/main/release/02_multihead_attention/multihead_attention.ipynb)
+#
+# **Learning goals.** After this notebook you can
+# 1. give the shape of every matrix in a multi-head self-attention layer for sequence length $S$,
+#    embedding size $E$, $H$ heads, query/key size $M_{QK}$ and value size $M_V$, and draw the layer;
+# 2. count its parameters and compare the count with PyTorch's `nn.MultiheadAttention`;
+# 3. implement multi-head self-attention with masks in NumPy and read per-head attention maps;
+# 4. compute one encoder layer and one decoder-only layer by hand (the exercise sheet's
+#    "hello world !") and say which conventions the sheet's answer uses;
+# 5. implement layer normalisation and explain where it sits in a transformer block.
+#
+# **How to work.** Fill in every cell that says `raise NotImplementedError()` and every answer cell
+# marked *YOUR ANSWER HERE*. Run the test cell under each answer: it checks small examples and says what
+# it expected. More (hidden) checks run when your notebook is graded, so try your functions on your own
+# inputs too. Do not delete, copy or retype the locked cells.
+#
+# **Running time and hardware.** About 10 seconds from top to bottom on a laptop CPU; no GPU needed.
+# Works in JupyterLab and on Google Colab (the first cell installs the course package there).
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
+import importlib, importlib.util, os, subprocess, sys
+
+if importlib.util.find_spec("tfscourse") is None:
+    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
+    print(f"Installing the course package from {_source} ...")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
+    importlib.invalidate_caches()
+
+import tfscourse
+
+tfscourse.setup()
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "imports_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Notebook 01 had you write a stable softmax. From now on the course package provides one (notebook 01's
+# reference answer, handed out after its deadline): `tfscourse.unlocked.self_attention.softmax(x, axis=-1)`
+# subtracts the maximum first, gives weight 0 to entries equal to `-np.inf`, and returns all-zero
+# weights for a slice that is entirely `-np.inf` (a query that may look at nothing). Use it in your
+# answers.
+
+# %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+from tfscourse.unlocked.self_attention import softmax
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "shapes_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 1 · The sketch: every matrix and its shape
+#
+# A multi-head self-attention layer reads a sequence of $S$ tokens, each an $E$-dimensional row of
+# $X \in \mathbb{R}^{S \times E}$. Head $h = 1, \dots, H$ has its own three projection matrices
+# $W_Q^h, W_K^h$ (queries and keys of $M_{QK}$ entries) and $W_V^h$ (values of $M_V$ entries), and runs
+# ordinary scaled dot-product attention:
+#
+# $$Q_h = X W_Q^h,\quad K_h = X W_K^h,\quad V_h = X W_V^h,\qquad
+#   A_h = \mathrm{softmax}\!\left(\frac{Q_h K_h^\top}{\sqrt{M_{QK}}}\right),\qquad \mathrm{head}_h = A_h V_h .$$
+#
+# The heads are then put **side by side** (head 1's columns first, then head 2's, ...) and one more
+# matrix mixes them back to the embedding size:
+#
+# $$\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_H)\, W_O .$$
+#
+# Write `mha_shapes(S, E, H, M_QK, M_V)` returning a dict with **exactly these keys**, each mapped to a
+# tuple `(rows, columns)` of ints (per head unless marked *layer*):
+#
+# | key | what it is |
+# |---|---|
+# | `"W_Q"`, `"W_K"`, `"W_V"` | the projection matrices of one head |
+# | `"Q_h"`, `"K_h"`, `"V_h"` | the queries, keys and values of one head |
+# | `"scores"` | $Q_h K_h^\top / \sqrt{M_{QK}}$ |
+# | `"weights"` | $A_h$, the softmax of the scores |
+# | `"head_output"` | $\mathrm{head}_h = A_h V_h$ |
+# | `"concat"` | *layer*: all heads side by side |
+# | `"W_O"` | *layer*: the output projection |
+# | `"output"` | *layer*: the result |
+#
+# *Where the course departs from a handout:* the homework sheet gives $W^O \in \mathbb{R}^{h \cdot d_k \times d_{out}}$.
+# The concatenation has $H \cdot M_V$ columns (the value size, not the key size), so $W_O$ must have
+# $H \cdot M_V$ rows; the two only agree when $M_{QK} = M_V$.
+
+# %% nbgrader={"grade": false, "grade_id": "mha_shapes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def mha_shapes(S, E, H, M_QK, M_V):
+    """Shapes (rows, columns) of every matrix of a multi-head self-attention layer.
+
+    Example: mha_shapes(4, 6, 2, 3, 3)["scores"] -> (4, 4)
+    """
+    ### BEGIN SOLUTION
+    return {
+        "W_Q": (E, M_QK),
+        "W_K": (E, M_QK),
+        "W_V": (E, M_V),
+        "Q_h": (S, M_QK),
+        "K_h": (S, M_QK),
+        "V_h": (S, M_V),
+        "scores": (S, S),
+        "weights": (S, S),
+        "head_output": (S, M_V),
+        "concat": (S, H * M_V),
+        "W_O": (H * M_V, E),
+        "output": (S, E),
+    }
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_mha_shapes", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the keys and a few shapes of mha_shapes(S=4, E=6, H=2, M_QK=3, M_V=3)."""
+KEYS = {"W_Q", "W_K", "W_V", "Q_h", "K_h", "V_h", "scores", "weights", "head_output", "concat", "W_O", "output"}
+shapes = mha_shapes(4, 6, 2, 3, 3)
+assert isinstance(shapes, dict), f"expected a dict, got {type(shapes).__name__}"
+assert set(shapes) == KEYS, f"missing keys {sorted(KEYS - set(shapes))}, unexpected keys {sorted(set(shapes) - KEYS)}"
+for key, value in shapes.items():
+    assert isinstance(value, tuple) and len(value) == 2, f"{key}: expected a tuple (rows, columns), got {value!r}"
+assert shapes["W_Q"] == (6, 3), f"W_Q maps an E = 6 vector to M_QK = 3 entries: expected (6, 3), got {shapes['W_Q']}"
+assert shapes["Q_h"] == (4, 3), f"one query row per token: expected (4, 3), got {shapes['Q_h']}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import numpy as np
+
+_rng = np.random.default_rng(22)
+_dims = [(4, 6, 2, 3, 3), (5, 8, 2, 3, 4), (1, 7, 3, 2, 5), (9, 12, 4, 5, 2), (3, 2, 1, 4, 1)]
+_dims += [tuple(int(v) for v in _rng.integers(1, 12, size=5)) for _ in range(5)]
+for _S, _E, _H, _M_QK, _M_V in _dims:
+    _got = mha_shapes(_S, _E, _H, _M_QK, _M_V)
+    _want = {
+        "W_Q": (_E, _M_QK), "W_K": (_E, _M_QK), "W_V": (_E, _M_V), "Q_h": (_S, _M_QK), "K_h": (_S, _M_QK),
+        "V_h": (_S, _M_V), "scores": (_S, _S), "weights": (_S, _S), "head_output": (_S, _M_V),
+        "concat": (_S, _H * _M_V), "W_O": (_H * _M_V, _E), "output": (_S, _E),
+    }
+    assert type(_got) is dict and sorted(_got) == sorted(_want), "wrong set of keys"
+    for _key, _shape in _want.items():
+        _value = _got[_key]
+        assert type(_value) is tuple and len(_value) == 2, f"{_key} must be a tuple of two ints"
+        assert tuple(int(d) for d in _value) == _shape and all(int(d) == d for d in _value), (
+            f"{_key} is wrong for S={_S}, E={_E}, H={_H}, M_QK={_M_QK}, M_V={_M_V}")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "sketch_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# The cell below draws the layer from **your** `mha_shapes`: one box per matrix, sized by its
+# dimensions and labelled with them, arrows for the operations with their formulas. A shape that does
+# not fit is drawn in red, with a note underneath. Change the sizes and look again: which boxes grow
+# when you double $M_V$? Which never depend on $H$?
+
+# %% nbgrader={"grade": false, "grade_id": "sketch_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tfscourse.mha_sketch import show_mha_sketch
+
+sketch_sizes = dict(S=5, E=8, H=2, M_QK=3, M_V=4)
+try:
+    student_shapes = mha_shapes(**sketch_sizes)
+except NotImplementedError:
+    student_shapes = {}
+sketch_problems = show_mha_sketch(student_shapes, **sketch_sizes)
+print("every shape fits" if not sketch_problems else f"{len(sketch_problems)} shape(s) to fix (in red)")
+
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "sketch_formulas", "locked": false, "points": 3.0, "schema_version": 3, "solution": true, "task": false}
+# **Question (the sketch in words).** Go through the layer from $X$ to the output. For every step say
+# whether it has parameters, give its formula and the shapes it turns into which, and name the
+# non-parametric steps (splitting into heads, dot products, scaling, softmax, concatenation). Say how the
+# picture changes when you add a mask.
+#
+# ### BEGIN SOLUTION
+# 1. Projections (parameters $W_Q^h, W_K^h \in \mathbb{R}^{E \times M_{QK}}$, $W_V^h \in \mathbb{R}^{E \times M_V}$ per head):
+#    $Q_h = X W_Q^h$, $K_h = X W_K^h$ ($S \times M_{QK}$), $V_h = X W_V^h$ ($S \times M_V$). In practice the
+#    $H$ matrices are stored side by side ($E \times H M_{QK}$) and the result is *split* into heads by slicing
+#    columns $h M_{QK}, \dots, (h+1) M_{QK} - 1$ — a non-parametric reshape.
+# 2. Dot products and scaling (no parameters): $\mathrm{scores}_h = Q_h K_h^\top / \sqrt{M_{QK}}$, $S \times S$,
+#    entry $(i, j)$ = how well query $i$ matches key $j$.
+# 3. Mask (optional, no parameters): hidden entries set to $-\infty$.
+# 4. Softmax over each row (no parameters): $A_h$, $S \times S$, rows sum to one.
+# 5. Weighted sum (no parameters): $\mathrm{head}_h = A_h V_h$, $S \times M_V$.
+# 6. Concatenation (no parameters): $[\mathrm{head}_1, \dots, \mathrm{head}_H]$, $S \times H M_V$.
+# 7. Output projection (parameter $W_O \in \mathbb{R}^{H M_V \times E}$): $\mathrm{Concat} \cdot W_O$, $S \times E$,
+#    the same shape as $X$, so a residual connection can add them and layers can be stacked.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "params_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 2 · How many parameters?
+#
+# Write `mha_param_count(E, H, M_QK, M_V, bias=False)`: the number of learned numbers in the layer.
+# With `bias=True` every projection also has a bias vector: one per head for each of the query, key and
+# value projections (of length $M_{QK}$, $M_{QK}$ and $M_V$) and one of length $E$ for $W_O$.
+# The hidden tests compare your count with PyTorch's `nn.MultiheadAttention` (which uses
+# $M_{QK} = M_V = E / H$).
+
+# %% nbgrader={"grade": false, "grade_id": "mha_param_count", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def mha_param_count(E, H, M_QK, M_V, bias=False):
+    """Number of parameters of a multi-head self-attention layer (an int).
+
+    Example: mha_param_count(8, 2, 4, 4) -> 256  (4 matrices of 8 x 8)
+    """
+    ### BEGIN SOLUTION
+    count = H * (2 * E * M_QK + E * M_V) + H * M_V * E  # per-head W_Q, W_K, W_V, then W_O
+    if bias:
+        count += H * (2 * M_QK + M_V) + E
+    return count
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_mha_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the count for E = 8, H = 2, M_QK = M_V = 4 (four 8 x 8 matrices)."""
+n_params = mha_param_count(8, 2, 4, 4)
+assert n_params == 256, f"four 8 x 8 matrices hold 256 numbers, got {n_params}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import torch
+
+for _E, _H in [(8, 2), (12, 3), (6, 6), (5, 1)]:
+    for _bias in (False, True):
+        _got = mha_param_count(_E, _H, _E // _H, _E // _H, bias=_bias)
+        _layer = torch.nn.MultiheadAttention(_E, _H, bias=_bias)
+        _want = sum(p.numel() for p in _layer.parameters())
+        assert int(_got) == _got and int(_got) == _want, f"E={_E}, H={_H}, bias={_bias}: torch has {_want} parameters"
+for _E, _H, _M_QK, _M_V in [(8, 2, 3, 5), (10, 4, 2, 7), (3, 5, 1, 2)]:
+    for _bias in (False, True):
+        _want = _H * (2 * _E * _M_QK + _E * _M_V) + _H * _M_V * _E + (_H * (2 * _M_QK + _M_V) + _E if _bias else 0)
+        _got = mha_param_count(_E, _H, _M_QK, _M_V, bias=_bias)
+        assert int(_got) == _got and int(_got) == _want, f"wrong count for E={_E}, H={_H}, M_QK={_M_QK}, M_V={_M_V}, bias={_bias}"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "warmup_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 3 · Multi-head attention in NumPy
+#
+# **Warm-up (from the hands-on slides).** One head has queries $q_1 = [1, 0]$, $q_2 = [0, 1]$,
+# $q_3 = [1, 1]$ and keys $k_1 = [0, 1]$, $k_2 = [1, 0]$, $k_3 = [1, 1]$. Store in `q1_scores` the raw
+# dot products of $q_1$ with the three keys and in `q1_weights` its attention weights (scaled by
+# $\sqrt{2}$, then softmax), both as arrays of length 3.
+#
+# *Where the course departs from the handout:* the slides pose this exercise and then answer with the
+# scores of *The* against *cat*, *sat*, ... from the earlier "The cat sat on the mat" table, not with
+# these vectors. The scores of $q_1$ here are $0, 1, 1$.
+
+# %% nbgrader={"grade": false, "grade_id": "q1_answers", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+warm_Q = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+warm_K = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+q1_scores = warm_K @ warm_Q[0]
+q1_weights = softmax(q1_scores / np.sqrt(2))
+### END SOLUTION
+print("scores :", np.round(q1_scores, 4))
+print("weights:", np.round(q1_weights, 4))
+
+# %% nbgrader={"grade": true, "grade_id": "test_q1_answers", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the scores and weights of q_1."""
+assert np.shape(q1_scores) == (3,) and np.shape(q1_weights) == (3,), "expected two arrays of length 3"
+assert abs(float(np.sum(q1_weights)) - 1.0) < 1e-9, f"weights should sum to 1, got {np.sum(q1_weights)}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import math
+
+_e = math.exp(1 / math.sqrt(2))
+_want_w = [1 / (1 + 2 * _e), _e / (1 + 2 * _e), _e / (1 + 2 * _e)]
+assert [float(v) for v in q1_scores] == [0.0, 1.0, 1.0], "q_1 . k_j are 0, 1 and 1"
+assert all(abs(float(a) - b) < 1e-6 for a, b in zip(q1_weights, _want_w)), "the weights of q_1 are wrong"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "mha_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **The layer.** Write `multi_head_attention(X, W_Q, W_K, W_V, W_O, mask=None)` with the per-head
+# matrices stacked along a first axis:
+#
+# * `X`: $(S, E)$; `W_Q`, `W_K`: $(H, E, M_{QK})$; `W_V`: $(H, E, M_V)$; `W_O`: $(H M_V, E)$;
+# * `mask`: `None` or a boolean $(S, S)$ array, `True` = *query i may look at key j*, the same for every head;
+#   a query row with no visible key gets all-zero weights (the `softmax` above does that for you once the
+#   hidden scores are `-np.inf`);
+# * return `(output, weights)`: output $(S, E)$ and the weights of every head $(H, S, S)$.
+#
+# Concatenate the heads in order (head 0's $M_V$ columns first). You may loop over the heads or use
+# batched matrix products (`@` broadcasts over a leading head axis: `X @ W_Q` has shape $(H, S, M_{QK})$); both are fine.
+
+# %% nbgrader={"grade": false, "grade_id": "multi_head_attention", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def multi_head_attention(X, W_Q, W_K, W_V, W_O, mask=None):
+    """Multi-head self-attention of the rows of X; returns (output (S, E), weights (H, S, S))."""
+    ### BEGIN SOLUTION
+    X = np.asarray(X, dtype=float)
+    M_QK = W_Q.shape[-1]
+    Q = X @ W_Q  # (S, E) x (H, E, M_QK) -> (H, S, M_QK), the same X for every head (broadcast)
+    K = X @ W_K  # (S, E) x (H, E, M_QK) -> (H, S, M_QK)
+    V = X @ W_V  # (S, E) x (H, E, M_V) -> (H, S, M_V)
+    scores = Q @ K.transpose(0, 2, 1) / np.sqrt(M_QK)  # (H, S, M_QK) x (H, M_QK, S) -> (H, S, S)
+    if mask is not None:
+        scores = np.where(np.asarray(mask, dtype=bool), scores, -np.inf)  # (S, S) broadcast over heads
+    weights = softmax(scores, axis=-1)  # (H, S, S)
+    heads = weights @ V  # (H, S, S) x (H, S, M_V) -> (H, S, M_V)
+    concat = heads.transpose(1, 0, 2).reshape(X.shape[0], -1)  # (H, S, M_V) -> (S, H, M_V) -> (S, H * M_V)
+    return concat @ W_O, weights  # (S, H * M_V) x (H * M_V, E) -> (S, E)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_multi_head_attention", "locked": true, "points": 5.0, "schema_version": 3, "solution": false, "task": false}
+"""Check shapes, weights that sum to one, a zero masked weight, and the H = 1 case against one head by hand."""
+rng = np.random.default_rng(0)
+X_small = rng.normal(size=(4, 6))
+W_Q_small, W_K_small = rng.normal(size=(2, 6, 3)), rng.normal(size=(2, 6, 3))
+W_V_small, W_O_small = rng.normal(size=(2, 6, 5)), rng.normal(size=(10, 6))
+out, w = multi_head_attention(X_small, W_Q_small, W_K_small, W_V_small, W_O_small)
+assert out.shape == (4, 6), f"expected output of shape (S, E) = (4, 6), got {out.shape}"
+assert w.shape == (2, 4, 4), f"expected weights of shape (H, S, S) = (2, 4, 4), got {w.shape}"
+assert np.allclose(w.sum(axis=-1), 1.0), "every row of every head's weights should sum to 1"
+# one head: the layer is single-head attention followed by W_O
+A0 = softmax(X_small @ W_Q_small[0] @ (X_small @ W_K_small[0]).T / np.sqrt(3))
+_, w1 = multi_head_attention(X_small, W_Q_small[:1], W_K_small[:1], W_V_small[:1], W_O_small[:5])
+assert np.allclose(w1[0], A0), "with H = 1 the weights should be softmax(X W_Q (X W_K)^T / sqrt(M_QK))"
+causal = np.tril(np.ones((4, 4), dtype=bool))
+_, w_masked = multi_head_attention(X_small, W_Q_small, W_K_small, W_V_small, W_O_small, mask=causal)
+assert np.all(w_masked[:, ~causal] == 0), "masked weights must be exactly 0 in every head"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import numpy as np
+import torch
+
+
+def _close(got, want, tol=1e-6):
+    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
+    return (type(got) is np.ndarray and got.shape == want.shape
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
+
+
+def _reference_mha(X, W_Q, W_K, W_V, W_O, mask=None):
+    H, S = W_Q.shape[0], X.shape[0]
+    weights = np.zeros((H, S, S))
+    heads = []
+    for h in range(H):
+        Q, K, V = X @ W_Q[h], X @ W_K[h], X @ W_V[h]
+        scores = Q @ K.T / np.sqrt(W_Q.shape[2])
+        for i in range(S):
+            keep = [j for j in range(S) if mask is None or mask[i, j]]
+            if keep:
+                top = max(scores[i, j] for j in keep)
+                exps = {j: np.exp(scores[i, j] - top) for j in keep}
+                total = sum(exps.values())
+                for j in keep:
+                    weights[h, i, j] = exps[j] / total
+        heads.append(weights[h] @ V)
+    return np.concatenate(heads, axis=1) @ W_O, weights
+
+
+_rng = np.random.default_rng(31)
+# M_QK != M_V, odd sizes, with and without masks (including a fully masked row)
+for _S, _E, _H, _M_QK, _M_V in [(5, 7, 3, 2, 4), (1, 3, 2, 5, 1), (6, 4, 1, 3, 2), (4, 9, 4, 1, 3)]:
+    _X = _rng.normal(size=(_S, _E))
+    _W_Q, _W_K = _rng.normal(size=(_H, _E, _M_QK)), _rng.normal(size=(_H, _E, _M_QK))
+    _W_V, _W_O = _rng.normal(size=(_H, _E, _M_V)), _rng.normal(size=(_H * _M_V, _E))
+    _mask = _rng.random((_S, _S)) < 0.6
+    _mask[0] = False
+    for _m in (None, _mask, np.tril(np.ones((_S, _S), dtype=bool))):
+        _out, _w = multi_head_attention(_X.copy(), _W_Q.copy(), _W_K.copy(), _W_V.copy(), _W_O.copy(),
+                                        mask=None if _m is None else _m.copy())
+        _ref_out, _ref_w = _reference_mha(_X, _W_Q, _W_K, _W_V, _W_O, _m)
+        _what = f"S={_S}, E={_E}, H={_H}, M_QK={_M_QK}, M_V={_M_V}, mask={'no' if _m is None else 'yes'}"
+        assert _close(_w, _ref_w), f"weights are wrong for {_what}"
+        assert _close(_out, _ref_out), f"output is wrong for {_what}"
+
+# agreement with torch.nn.MultiheadAttention (M_QK = M_V = E / H, weights copied, batch_first)
+for _S, _E, _H in [(5, 8, 2), (3, 12, 4), (7, 6, 1)]:
+    _M = _E // _H
+    _X = _rng.normal(size=(_S, _E))
+    _W_Q, _W_K, _W_V = (_rng.normal(size=(_H, _E, _M)) / np.sqrt(_E) for _ in range(3))
+    _W_O = _rng.normal(size=(_E, _E)) / np.sqrt(_E)
+    _layer = torch.nn.MultiheadAttention(_E, _H, bias=False, batch_first=True, dtype=torch.float64)
+
+    def _stack(W):
+        return torch.tensor(W.transpose(1, 0, 2).reshape(_E, _H * _M).T.copy())  # (H, E, M) -> (H*M, E)
+
+    with torch.no_grad():
+        _layer.in_proj_weight.copy_(torch.cat([_stack(_W_Q), _stack(_W_K), _stack(_W_V)], dim=0))
+        _layer.out_proj.weight.copy_(torch.tensor(_W_O.T.copy()))
+    _causal = np.tril(np.ones((_S, _S), dtype=bool))
+    for _m in (None, _causal):
+        _out, _w = multi_head_attention(_X.copy(), _W_Q.copy(), _W_K.copy(), _W_V.copy(), _W_O.copy(),
+                                        mask=None if _m is None else _m.copy())
+        _tx = torch.tensor(_X)[None]
+        with torch.no_grad():
+            _t_out, _t_w = _layer(_tx, _tx, _tx, need_weights=True, average_attn_weights=False,
+                                  attn_mask=None if _m is None else torch.tensor(~_m))
+        assert _close(_out, _t_out[0].numpy()), f"output disagrees with torch.nn.MultiheadAttention (S={_S}, E={_E}, H={_H})"
+        assert _close(_w, _t_w[0].numpy()), f"weights disagree with torch.nn.MultiheadAttention (S={_S}, E={_E}, H={_H})"
+
+# large scores stay finite
+_X = np.array([[50.0, 0.0], [0.0, 50.0]])
+_out, _w = multi_head_attention(_X, np.ones((1, 2, 1)) * 10, np.ones((1, 2, 1)) * 10, np.eye(2)[None], np.eye(2))
+assert all(np.isfinite(v) for v in _w.ravel().tolist()), "large scores must not overflow"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "widget_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 3.1 · What do different heads look at?
+#
+# The cell below builds a toy layer by hand and runs it with **your** `multi_head_attention`. Every
+# token is the concatenation of a one-hot code of its word (lower-cased), a one-hot code of its position
+# and a constant 1. The three heads use different parts of that vector:
+#
+# * head 0's queries come from the position and its keys from the position **one step earlier**: each
+#   token looks at the previous one;
+# * head 1's queries and keys both come from the word: each token looks at every copy of itself;
+# * head 2's query is the constant and its key marks position 0: every token looks at the first token.
+#
+# Pick an input in the dropdown; the grid shows one map per head (rows: queries, columns: keys).
+
+# %% nbgrader={"grade": false, "grade_id": "widget_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tfscourse.widgets import AttentionMap, show_attention
+
+demo_inputs = ["The quick brown fox", "the cat sat on the mat", "the dog saw the cat and the cat ran"]
+demo_vocab = sorted({w.lower() for sentence in demo_inputs for w in sentence.split()})
+n_words, n_positions = len(demo_vocab), max(len(s.split()) for s in demo_inputs)
+E_demo = n_words + n_positions + 1  # word one-hot | position one-hot | constant 1
+M_demo = max(n_words, n_positions)
+sharp = 4.0 * np.sqrt(M_demo)  # makes the wanted score about 4 after the 1/sqrt(M_QK) scaling
+
+
+def embed_tokens(tokens):
+    """Rows [one-hot word | one-hot position | 1] for a list of tokens."""
+    X = np.zeros((len(tokens), E_demo))
+    for position, token in enumerate(tokens):
+        X[position, demo_vocab.index(token.lower())] = 1.0
+        X[position, n_words + position] = 1.0
+        X[position, -1] = 1.0
+    return X
+
+
+W_Q_demo, W_K_demo = np.zeros((3, E_demo, M_demo)), np.zeros((3, E_demo, M_demo))
+for p in range(n_positions):  # head 0: the query of position p matches the key of position p - 1
+    W_Q_demo[0, n_words + p, max(p - 1, 0)] = sharp
+    W_K_demo[0, n_words + p, p] = 1.0
+for v in range(n_words):  # head 1: same word
+    W_Q_demo[1, v, v] = sharp
+    W_K_demo[1, v, v] = 1.0
+W_Q_demo[2, -1, 0] = sharp  # head 2: the constant asks for ...
+W_K_demo[2, n_words, 0] = 1.0  # ... position 0
+demo_rng = np.random.default_rng(2)
+W_V_demo = demo_rng.normal(size=(3, E_demo, 4))
+W_O_demo = demo_rng.normal(size=(12, E_demo))
+
+demo_maps = {}
+for sentence in demo_inputs:
+    tokens = sentence.split()
+    _, head_weights = multi_head_attention(embed_tokens(tokens), W_Q_demo, W_K_demo, W_V_demo, W_O_demo)
+    demo_maps[sentence] = AttentionMap(head_weights, tokens)
+    causal_tokens = np.tril(np.ones((len(tokens), len(tokens)), dtype=bool))
+    _, head_weights = multi_head_attention(embed_tokens(tokens), W_Q_demo, W_K_demo, W_V_demo, W_O_demo, mask=causal_tokens)
+    demo_maps[sentence + " (causal mask)"] = AttentionMap(head_weights, tokens)
+head_explorer = show_attention(demo_maps, title="Your multi_head_attention")
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "why_heads", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question.** Using the maps above, explain why a layer with several heads can do something that one
+# head with the same total size cannot. Then say how the causal mask changes head 1 on
+# *the cat sat on the mat*.
+#
+# ### BEGIN SOLUTION
+# One head produces a single weighted average per query: if a token needs its previous word *and* every
+# earlier copy of itself *and* the first token, one softmax has to spread its weight over all of them and
+# the three pieces of information are mixed into one vector. With three heads each query gets three
+# separate distributions, each with its own query/key space, and the concatenation keeps the three
+# results in separate columns, so $W_O$ can use them independently. The cost is the same order of
+# parameters as one head of size $E$ when $M_V = E / H$. Under the causal mask, the second "the" still
+# attends to the first "the" (earlier), but the first "the" can no longer see the second one: it only
+# attends to itself.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "layer_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4 · One transformer layer by hand: "hello world !"
+#
+# The PEFT exercise sheet computes one layer of an encoder and of a decoder-only transformer **without
+# layer normalisation**, with one head, no biases and a ReLU feed-forward network, on three tokens
+# $X \in \mathbb{R}^{3 \times 3}$ and $3 \times 3$ matrices $W_q, W_k, W_v, W_1, W_2$. The sheet does not
+# write down its formulas. Working backwards from its numbers, this layer reproduces them:
+#
+# $$Z = \mathrm{softmax}\!\left(\frac{(X W_q)(X W_k)^\top}{\sqrt{d_k}}\right) X W_v, \qquad
+#   Y = X + Z, \qquad \text{output} = Y + \mathrm{ReLU}(Y W_1)\, W_2,$$
+#
+# i.e. tokens are rows, the scores **are** scaled by $\sqrt{d_k}$ ($d_k = 3$), $Z$ is the attention output
+# **before** the residual connection, and a residual connection is added around both the attention and the
+# feed-forward network (the ReLU sits between $W_1$ and $W_2$). The decoder-only layer is the same with a
+# causal mask. Write `transformer_layer(X, W_q, W_k, W_v, W_1, W_2, causal=False)` returning `(Z, output)`.
+# It must work for any sizes: $X$ $(S, d)$, $W_q, W_k$ $(d, d_k)$, $W_v$ $(d, d)$, $W_1$ $(d, d_{ff})$, $W_2$ $(d_{ff}, d)$.
+#
+# *Where the course departs from the handout:* the sheet's numbers are rounded from a computation with
+# rounded intermediate values: recomputed exactly, they differ from the sheet by up to $9 \cdot 10^{-4}$
+# (the largest gap is in the second row of the outputs, e.g. 14.9017 instead of 14.9026 for the encoder);
+# the sheet even prints the same last row twice with different last digits (4.9465 and 4.9466). Tests
+# compare with the sheet to $2 \cdot 10^{-3}$ only.
+
+# %% nbgrader={"grade": false, "grade_id": "hello_data", "locked": true, "schema_version": 3, "solution": false, "task": false}
+hello_tokens = ["hello", "world", "!"]
+X_hello = np.array([[0.8109, -0.9391, 0.2519], [2.1968, 0.4785, 1.5207], [-0.3264, 0.1585, 0.8469]])
+W_q_hello = np.array([[0.8571, 0.1942, -1.1185], [1.6184, -0.2665, -0.9808], [-1.2820, -0.1892, 0.7269]])
+W_k_hello = np.array([[0.2176, -0.2462, 0.0557], [0.6926, -2.0236, -0.2968], [-0.6658, -2.5785, -0.4534]])
+W_v_hello = np.array([[-0.2016, 1.4234, -0.1733], [1.3098, -0.4815, 0.0123], [0.1350, 0.3998, 0.4573]])
+W_1_hello = np.array([[0.5325, 0.7081, -1.1454], [0.5511, 0.6274, -0.8078], [1.0224, 0.4148, -0.4800]])
+W_2_hello = np.array([[-1.3081, 1.9878, 2.6332], [2.6049, 0.9369, -0.9614], [0.2293, 0.3262, 0.7968]])
+# the sheet's answers (rounded to 4 decimals)
+Z_encoder_sheet = np.array([[-0.7098, 1.4047, 0.1288], [0.1002, 1.9549, 0.3040], [-0.1147, 1.7538, 0.2594]])
+out_encoder_sheet = np.array([[0.5448, 2.3451, 1.7216], [6.6879, 14.9026, 9.7301], [0.5152, 7.0498, 4.9465]])
+Z_decoder_sheet = np.array([[-1.3596, 1.7072, -0.0369], [-0.0467, 3.0566, 0.2315], [-0.1147, 1.7538, 0.2594]])
+out_decoder_sheet = np.array([[-0.5321, 1.6367, 0.9634], [7.3975, 17.4307, 10.3197], [0.5152, 7.0499, 4.9466]])
+
+
+# %% nbgrader={"grade": false, "grade_id": "transformer_layer", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def transformer_layer(X, W_q, W_k, W_v, W_1, W_2, causal=False):
+    """One single-head transformer layer without layer norm or biases; returns (Z, output), both (S, d)."""
+    ### BEGIN SOLUTION
+    X = np.asarray(X, dtype=float)
+    Q, K, V = X @ W_q, X @ W_k, X @ W_v  # (S, d) x (d, d_k) -> (S, d_k); V: (S, d)
+    scores = Q @ K.T / np.sqrt(Q.shape[1])  # (S, d_k) x (d_k, S) -> (S, S)
+    if causal:
+        scores = np.where(np.tril(np.ones(scores.shape, dtype=bool)), scores, -np.inf)
+    Z = softmax(scores, axis=-1) @ V  # (S, S) x (S, d) -> (S, d)
+    Y = X + Z  # residual around the attention
+    output = Y + np.maximum(Y @ W_1, 0.0) @ W_2  # (S, d) x (d, d_ff) x (d_ff, d) -> (S, d)
+    return Z, output
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_transformer_layer", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the encoder layer against the sheet's Z and output (to 2e-3) and the decoder's first row."""
+Z_enc, out_enc = transformer_layer(X_hello, W_q_hello, W_k_hello, W_v_hello, W_1_hello, W_2_hello)
+assert Z_enc.shape == (3, 3) and out_enc.shape == (3, 3), f"expected two (3, 3) arrays, got {Z_enc.shape} and {out_enc.shape}"
+gap = np.abs(Z_enc - Z_encoder_sheet).max()
+assert gap < 2e-3, f"encoder Z differs from the sheet by {gap:.4f}:\n{np.round(Z_enc, 4)}"
+gap = np.abs(out_enc - out_encoder_sheet).max()
+assert gap < 2e-3, f"encoder output differs from the sheet by {gap:.4f}:\n{np.round(out_enc, 4)}"
+Z_dec, out_dec = transformer_layer(X_hello, W_q_hello, W_k_hello, W_v_hello, W_1_hello, W_2_hello, causal=True)
+assert np.allclose(Z_dec[0], X_hello[0] @ W_v_hello), "with the causal mask, token 0 can only attend to itself: Z[0] = x_0 W_v"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import numpy as np
+
+
+def _close(got, want, tol=1e-6):
+    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
+    return (type(got) is np.ndarray and got.shape == want.shape
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
+
+
+def _reference_layer(X, W_q, W_k, W_v, W_1, W_2, causal):
+    S = X.shape[0]
+    Q, K, V = X @ W_q, X @ W_k, X @ W_v
+    Z = np.zeros_like(V)
+    for i in range(S):
+        keys = range(i + 1) if causal else range(S)
+        s = [float(Q[i] @ K[j]) / np.sqrt(W_q.shape[1]) for j in keys]
+        e = [np.exp(v - max(s)) for v in s]
+        Z[i] = sum(e[n] / sum(e) * V[j] for n, j in enumerate(keys))
+    Y = X + Z
+    return Z, Y + np.maximum(Y @ W_1, 0.0) @ W_2
+
+
+_sheet = {
+    False: (np.array([[-0.7098, 1.4047, 0.1288], [0.1002, 1.9549, 0.3040], [-0.1147, 1.7538, 0.2594]]),
+            np.array([[0.5448, 2.3451, 1.7216], [6.6879, 14.9026, 9.7301], [0.5152, 7.0498, 4.9465]])),
+    True: (np.array([[-1.3596, 1.7072, -0.0369], [-0.0467, 3.0566, 0.2315], [-0.1147, 1.7538, 0.2594]]),
+           np.array([[-0.5321, 1.6367, 0.9634], [7.3975, 17.4307, 10.3197], [0.5152, 7.0499, 4.9466]])),
+}
+_hello = [np.array(m) for m in (
+    [[0.8109, -0.9391, 0.2519], [2.1968, 0.4785, 1.5207], [-0.3264, 0.1585, 0.8469]],
+    [[0.8571, 0.1942, -1.1185], [1.6184, -0.2665, -0.9808], [-1.2820, -0.1892, 0.7269]],
+    [[0.2176, -0.2462, 0.0557], [0.6926, -2.0236, -0.2968], [-0.6658, -2.5785, -0.4534]],
+    [[-0.2016, 1.4234, -0.1733], [1.3098, -0.4815, 0.0123], [0.1350, 0.3998, 0.4573]],
+    [[0.5325, 0.7081, -1.1454], [0.5511, 0.6274, -0.8078], [1.0224, 0.4148, -0.4800]],
+    [[-1.3081, 1.9878, 2.6332], [2.6049, 0.9369, -0.9614], [0.2293, 0.3262, 0.7968]],
+)]
+for _causal in (False, True):
+    _Z, _out = transformer_layer(*[m.copy() for m in _hello], causal=_causal)
+    _name = "decoder" if _causal else "encoder"
+    assert type(_Z) is np.ndarray and type(_out) is np.ndarray, "return two numpy arrays"
+    assert all(abs(a - b) < 2e-3 for a, b in zip(_Z.ravel().tolist(), _sheet[_causal][0].ravel().tolist())), f"{_name} Z differs from the sheet"
+    assert all(abs(a - b) < 2e-3 for a, b in zip(_out.ravel().tolist(), _sheet[_causal][1].ravel().tolist())), f"{_name} output differs from the sheet"
+_rng = np.random.default_rng(41)
+for _S, _d, _d_k, _d_ff in [(4, 5, 3, 7), (1, 2, 2, 3), (6, 3, 1, 8)]:
+    _args = [_rng.normal(size=s) for s in ((_S, _d), (_d, _d_k), (_d, _d_k), (_d, _d), (_d, _d_ff), (_d_ff, _d))]
+    for _causal in (False, True):
+        _Z, _out = transformer_layer(*[a.copy() for a in _args], causal=_causal)
+        _ref_Z, _ref_out = _reference_layer(*_args, _causal)
+        assert _close(_Z, _ref_Z) and _close(_out, _ref_out), f"wrong for S={_S}, d={_d}, d_k={_d_k}, d_ff={_d_ff}, causal={_causal}"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "hello_print", "locked": true, "schema_version": 3, "solution": false, "task": false}
+Z_enc, out_enc = transformer_layer(X_hello, W_q_hello, W_k_hello, W_v_hello, W_1_hello, W_2_hello)
+Z_dec, out_dec = transformer_layer(X_hello, W_q_hello, W_k_hello, W_v_hello, W_1_hello, W_2_hello, causal=True)
+for name, mine, sheet in [("encoder Z", Z_enc, Z_encoder_sheet), ("encoder output", out_enc, out_encoder_sheet),
+                          ("decoder Z", Z_dec, Z_decoder_sheet), ("decoder output", out_dec, out_decoder_sheet)]:
+    print(f"{name}: largest gap to the sheet {np.abs(mine - sheet).max():.4f}")
+    print(np.round(mine, 4))
+
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "encoder_decoder", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question.** What changes between the encoder layer and the decoder-only layer, row by row? Why is the
+# last row identical in both, and why is the decoder's first row of $Z$ simply $x_1 W_v$? Then explain,
+# for *The quick brown fox*, what the feed-forward network adds after the attention.
+#
+# ### BEGIN SOLUTION
+# Only the attention changes: the decoder masks the upper triangle, so token $t$ mixes only the values of
+# tokens $1..t$. Row 1 ("hello") may only look at itself, its single weight is 1, so $Z_1 = x_1 W_v$. Row 2
+# averages two values instead of three. Row 3 ("!") is the last token, the mask hides nothing from it, so
+# its weights, its $Z$ row and (because the residuals and the FFN act on each row separately) its output
+# are the same as the encoder's. The feed-forward network is applied to each token on its own, with the
+# same weights: after attention has gathered context into each position ("fox" now carries "quick" and
+# "brown"), the FFN transforms that mixture non-linearly (ReLU) into new features; it moves no information
+# between tokens. The residual connections keep each token's own input, so its identity and position are
+# not lost.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "layer_norm_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 5 · Layer normalisation
+#
+# Real transformer blocks normalise each token's vector: for a row $x \in \mathbb{R}^E$,
+#
+# $$\mathrm{LayerNorm}(x) = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta, \qquad
+#   \mu = \frac1E \sum_i x_i, \quad \sigma^2 = \frac1E \sum_i (x_i - \mu)^2,$$
+#
+# over the **last axis** (the features of one token, never across tokens or across a batch), with the
+# biased variance (divide by $E$) and $\varepsilon$ inside the square root, as PyTorch does. Write
+# `layer_norm(x, gamma, beta, eps=1e-5)` for an array of any shape $(\dots, E)$; `gamma` and `beta` have shape $(E,)$.
+
+# %% nbgrader={"grade": false, "grade_id": "layer_norm", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def layer_norm(x, gamma, beta, eps=1e-5):
+    """Normalise every vector along the last axis of x, then scale by gamma and shift by beta."""
+    ### BEGIN SOLUTION
+    x = np.asarray(x, dtype=float)
+    mean = x.mean(axis=-1, keepdims=True)  # (..., 1)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)  # (..., 1), biased
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta  # (..., E)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_layer_norm", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+"""Check that each row gets mean beta and standard deviation about gamma."""
+x_ln = np.array([[1.0, 2.0, 3.0, 4.0], [10.0, 10.0, 10.0, 14.0], [0.0, 0.0, 0.0, 0.0]])
+y_ln = layer_norm(x_ln, np.ones(4), np.zeros(4))
+assert y_ln.shape == (3, 4), f"expected shape (3, 4), got {y_ln.shape}"
+assert np.allclose(y_ln.mean(axis=-1), 0.0), f"every row should have mean 0, got {y_ln.mean(axis=-1)}"
+assert np.allclose(y_ln[:2].std(axis=-1), 1.0, atol=1e-4), f"rows 0 and 1 should have std 1, got {y_ln[:2].std(axis=-1)}"
+assert np.all(np.isfinite(y_ln[2])) and np.allclose(y_ln[2], 0.0), "a constant row must give zeros (eps avoids 0 / 0)"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import numpy as np
+import torch
+
+
+def _close(got, want, tol=1e-6):
+    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
+    return (type(got) is np.ndarray and got.shape == want.shape
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.ravel().tolist(), want.ravel().tolist())))
+
+
+_rng = np.random.default_rng(51)
+for _shape in [(5, 7), (2, 3, 4), (1, 6), (3, 1), (4, 2)]:
+    _x = _rng.normal(size=_shape) * 3 + 1
+    _gamma, _beta = _rng.normal(size=_shape[-1]), _rng.normal(size=_shape[-1])
+    for _eps in (1e-5, 0.5):
+        _got = layer_norm(_x.copy(), _gamma.copy(), _beta.copy(), eps=_eps)
+        _want = torch.nn.functional.layer_norm(torch.tensor(_x), (_shape[-1],), torch.tensor(_gamma),
+                                               torch.tensor(_beta), eps=_eps).numpy()
+        assert _close(_got, _want), f"layer_norm disagrees with torch for shape {_shape}, eps={_eps}"
+_got = layer_norm(np.full((2, 3), 7.0), np.ones(3), np.array([1.0, 2.0, 3.0]))
+assert _close(_got, np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])), "a constant row gives beta"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "concepts_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 6 · Concept questions
+#
+# Each answer is a **set** of letters, e.g. `{"A", "C"}`; a question may have one or several correct
+# options. Your answers are checked when the notebook is graded.
+#
+# **Q1.** How does self-attention in a decoder differ from self-attention in an encoder?
+# A. each position may only attend to itself and earlier positions ·
+# B. it only attends to the encoder's output, never to its own tokens ·
+# C. it uses no softmax ·
+# D. it uses different projection matrices for every position
+#
+# **Q2.** In the "hello world !" layers above, which statements are true?
+# A. the last token's output is the same in the encoder and the decoder ·
+# B. the decoder's first row of $Z$ equals $x_1 W_v$ ·
+# C. the decoder's output for "world" does not depend on the input vector of "!" ·
+# D. the encoder's output for "hello" does not depend on the input vector of "!"
+#
+# **Q3.** A layer has $H$ heads with $M_{QK} = M_V = E / H$. Which statements are true?
+# A. it has as many projection parameters as a single head with $M_{QK} = M_V = E$ ·
+# B. for the same query, different heads can put their weight on different keys ·
+# C. all heads share one softmax over $H \cdot S$ scores ·
+# D. its output has $H \cdot E$ columns
+
+# %% nbgrader={"grade": false, "grade_id": "concept_answers", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+answer_q1 = {"A"}
+answer_q2 = {"A", "B", "C"}
+answer_q3 = {"A", "B"}
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+"""Q1: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B", "C", "D"}, "answer_q1 must be a set of letters among A-D"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+assert type(answer_q1) is set and answer_q1 == {"A"}
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+"""Q2: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B", "C", "D"}, "answer_q2 must be a set of letters among A-D"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+assert type(answer_q2) is set and answer_q2 == {"A", "B", "C"}
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+"""Q3: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B", "C", "D"}, "answer_q3 must be a set of letters among A-D"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+assert type(answer_q3) is set and answer_q3 == {"A", "B"}
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "wrap_up", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Wrap-up
+#
+# You drew a multi-head layer, counted its parameters, built it and checked it against PyTorch, and
+# assembled a whole transformer layer. Notebook 06 stacks such layers (with layer norm) into a GPT.
+# Before handing in: *Kernel → Restart and run all*, check that every visible test passes, then save
+# (on Colab: *File → Download → Download .ipynb*).

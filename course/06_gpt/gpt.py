@@ -1,0 +1,1218 @@
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # 06 · A GPT language model, built from scratch and trained on a GPU
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course/blob/main/release/06_gpt/gpt.ipynb)
+#
+# **Learning goals.** After this notebook you can
+# 1. write multi-head **causal** self-attention in PyTorch, with the causal mask kept as a registered buffer,
+#    and check it against `torch.nn.functional.scaled_dot_product_attention`;
+# 2. assemble the MLP, the pre-LN Transformer block and a whole GPT (token and position embeddings, blocks,
+#    final LayerNorm, a language-model head tied to the token embedding) and count its parameters exactly;
+# 3. explain post-LN versus pre-LN and why GPT-2 normalises *before* each sub-layer;
+# 4. train the model on real text: random windows, AdamW with weight decay on matrices only, warm-up and a
+#    cosine schedule, gradient clipping, mixed precision on GPUs, train and validation loss as you go;
+# 5. sample text with temperature and top-k, and look inside the trained model with an attention map.
+#
+# **How to work.** Fill in every cell that says `raise NotImplementedError()` and every answer cell marked
+# *YOUR ANSWER HERE*. Run the test cell under each answer: it tells you what it expected. More (hidden)
+# checks run when your notebook is graded, so test your code on your own inputs too. Do not delete, copy or
+# retype the locked cells.
+#
+# **Running time and hardware.** The graded part runs in seconds on any CPU. The training run picks the
+# device itself: on a GPU (e.g. Colab: *Runtime → Change runtime type → T4 GPU*) it trains a 6-layer model
+# on WikiText-2 with fp16 mixed precision (estimated 10 to 15 minutes on a T4); on a CPU it trains a small model on the
+# offline corpus (the whole notebook took 3 min 16 s on the course's shared 2-core machine). When the notebook is graded, training shrinks to a few steps.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
+import importlib, importlib.util, os, subprocess, sys
+
+if importlib.util.find_spec("tfscourse") is None:
+    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
+    print(f"Installing the course package from {_source} ...")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
+    importlib.invalidate_caches()
+
+import tfscourse
+
+tfscourse.setup()
+
+# %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import inspect
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import tfscourse
+from tfscourse import gpt_training as training
+from tfscourse.lm_corpus import decode, encode, load_corpus, token_strings, train_tokenizer
+from tfscourse.training_view import LiveLossView
+from tfscourse.widgets import AttentionMap, show_attention
+
+print(f"torch {torch.__version__}; device for training: {training.pick_device()}")
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "config_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 1 · The configuration
+#
+# A GPT is fixed by seven numbers. Keep them in a dataclass so that every module reads the same values:
+#
+# | field | meaning | GPT-2 small |
+# |---|---|---|
+# | `block_size` | the longest context (number of positions) | 1024 |
+# | `vocab_size` | number of token ids | 50257 |
+# | `n_layer` | number of Transformer blocks | 12 |
+# | `n_head` | attention heads per block | 12 |
+# | `n_embd` | width $C$ of every token vector | 768 |
+# | `dropout` | dropout probability (0 = off) | 0.0 |
+# | `bias` | biases in the Linear and LayerNorm layers | True |
+#
+# Write the dataclass `GPTConfig` with these seven fields and the GPT-2 small values as defaults. Give each
+# field a short comment that says *why* it has that value (a habit worth keeping: configs outlive the people
+# who wrote them).
+
+# %% nbgrader={"grade": false, "grade_id": "gpt_config", "locked": false, "schema_version": 3, "solution": true, "task": false}
+@dataclass
+class GPTConfig:
+    """The shape of a GPT; the defaults are GPT-2 small."""
+
+    ### BEGIN SOLUTION
+    block_size: int = 1024  # positions the model can see; sets the position table and the mask
+    vocab_size: int = 50257  # GPT-2's BPE: 256 bytes + 50,000 merges + one end-of-text token
+    n_layer: int = 12  # depth: rounds of attention (mixing positions) and MLP (computing per position)
+    n_head: int = 12  # 768 / 12 = 64 dimensions per head
+    n_embd: int = 768  # width of the residual stream
+    dropout: float = 0.0  # off for pretraining on plenty of data
+    bias: bool = True  # GPT-2 has biases; without them training is slightly faster
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_gpt_config", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+"""Check that GPTConfig is a dataclass with the seven fields and GPT-2 small defaults."""
+import dataclasses
+
+assert dataclasses.is_dataclass(GPTConfig), "GPTConfig should be a @dataclass"
+_names = {f.name for f in dataclasses.fields(GPTConfig)}
+_missing = {"block_size", "vocab_size", "n_layer", "n_head", "n_embd", "dropout", "bias"} - _names
+assert not _missing, f"GPTConfig lacks the fields {sorted(_missing)}"
+small = GPTConfig(n_layer=2, n_embd=32)
+assert small.n_layer == 2 and small.n_embd == 32 and small.n_head == 12, "keyword arguments should set single fields"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import dataclasses
+
+_want = dict(block_size=1024, vocab_size=50257, n_layer=12, n_head=12, n_embd=768, dropout=0.0, bias=True)
+_cfg = GPTConfig()
+assert dataclasses.is_dataclass(_cfg), "GPTConfig must be a dataclass"
+for _name, _value in _want.items():
+    _got = getattr(_cfg, _name)
+    assert type(_got) is type(_value) and _got == _value, f"default {_name} should be {_value!r}, got {_got!r}"
+_cfg2 = GPTConfig(block_size=7, vocab_size=11, n_layer=1, n_head=1, n_embd=4, dropout=0.5, bias=False)
+assert (_cfg2.block_size, _cfg2.vocab_size, _cfg2.n_layer, _cfg2.n_head, _cfg2.n_embd, _cfg2.dropout, _cfg2.bias) == (7, 11, 1, 1, 4, 0.5, False)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "attention_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 2 · Causal multi-head self-attention
+#
+# Tokens are rows: the input is $x \in \mathbb{R}^{B \times T \times C}$ (batch, time, channels). One
+# linear layer `c_attn` maps $C \to 3C$ and its output is split into queries, keys and values **in that
+# order** ($q$ = the first $C$ columns, then $k$, then $v$). Each of them is cut into `n_head` heads of
+# size $h_s = C / n_{head}$: the channels of one token are divided among the heads, so reshape
+# $(B, T, C) \to (B, T, n_{head}, h_s)$ and *then* swap the time and head axes to get $(B, n_{head}, T, h_s)$.
+# (Reshaping straight to $(B, n_{head}, T, h_s)$ also runs, but mixes different tokens into one head: a
+# classic silent bug.) Per head,
+#
+# $$\mathrm{att} = \mathrm{softmax}\!\left(\frac{q k^\top}{\sqrt{h_s}} + M\right), \qquad y = \mathrm{att}\, v,$$
+#
+# where $M$ is $0$ where query $t$ may look at key $s$ ($s \le t$) and $-\infty$ above the diagonal. Finally
+# the heads are put side by side again, $(B, n_{head}, T, h_s) \to (B, T, C)$, and a second linear layer
+# `c_proj` ($C \to C$) mixes them.
+#
+# **The causal mask is a buffer.** Build it once in `__init__` as a boolean $(block\_size, block\_size)$
+# lower-triangular matrix, `True` where attending is allowed, and register it with
+# `self.register_buffer("mask", ...)`. A buffer is part of the module's state (it moves with `.to(device)`
+# and is saved in the `state_dict`) but it is **not** a parameter: the optimiser never touches it. In
+# `forward`, use its top-left $T \times T$ corner, because a batch may be shorter than `block_size`.
+#
+# Names matter (other tools read them): `self.c_attn`, `self.c_proj`, `self.n_head`, the buffer `mask`;
+# use `self.attn_dropout` on the attention weights and `self.resid_dropout` on the output (both
+# `nn.Dropout(config.dropout)`). Write the attention out yourself (no `F.scaled_dot_product_attention`
+# here: we compare with it later).
+#
+# *Where the course departs from the handout:* the handout says the dot product of two vectors whose
+# entries have "variance $\sigma$" has variance $\sigma \cdot d_k$. For independent entries with variance
+# $\sigma^2$ the variance of $q \cdot k$ is $d_k \sigma^4$; the two agree only for $\sigma = 1$, which is the
+# case the scaling $1/\sqrt{d_k}$ is designed for. The handout also gives $W^O$ the shape
+# $h \cdot d_k \times d_{out}$: the concatenated heads have $h \cdot d_v$ columns (equal here, as
+# $d_k = d_v = h_s$).
+
+# %% nbgrader={"grade": false, "grade_id": "causal_self_attention", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where position t sees positions 0..t only."""
+
+    def __init__(self, config):
+        super().__init__()
+        assert config.n_embd % config.n_head == 0, "n_embd must be a multiple of n_head"
+        self.n_head = config.n_head
+        self.n_embd = config.n_embd
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.attn_dropout = nn.Dropout(config.dropout)
+        self.resid_dropout = nn.Dropout(config.dropout)
+        # the causal mask: a (block_size, block_size) boolean buffer named "mask", True = may attend
+        ### BEGIN SOLUTION
+        mask = torch.tril(torch.ones(config.block_size, config.block_size, dtype=torch.bool))
+        self.register_buffer("mask", mask)
+        ### END SOLUTION
+
+    def forward(self, x):
+        """x (B, T, C) -> (B, T, C)."""
+        ### BEGIN SOLUTION
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)  # (B, T, C) x (C, 3C) -> 3 x (B, T, C)
+        q = q.view(B, T, self.n_head, hs).transpose(1, 2)  # (B, T, C) -> (B, H, T, hs)
+        k = k.view(B, T, self.n_head, hs).transpose(1, 2)  # (B, T, C) -> (B, H, T, hs)
+        v = v.view(B, T, self.n_head, hs).transpose(1, 2)  # (B, T, C) -> (B, H, T, hs)
+        att = q @ k.transpose(-2, -1) / math.sqrt(hs)  # (B, H, T, hs) x (B, H, hs, T) -> (B, H, T, T)
+        att = att.masked_fill(~self.mask[:T, :T], float("-inf"))
+        att = self.attn_dropout(F.softmax(att, dim=-1))
+        y = att @ v  # (B, H, T, T) x (B, H, T, hs) -> (B, H, T, hs)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, H, T, hs) -> (B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_causal_mask", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the causal mask: a registered boolean buffer named mask, lower triangular, not a parameter."""
+_attn = CausalSelfAttention(GPTConfig(block_size=4, vocab_size=10, n_layer=1, n_head=2, n_embd=8))
+_buffers = dict(_attn.named_buffers())
+assert "mask" in _buffers, f"register the mask with self.register_buffer('mask', ...); buffers found: {sorted(_buffers)}"
+print(_buffers["mask"])
+assert _buffers["mask"].dtype == torch.bool, f"the mask should be boolean (True = may attend), got {_buffers['mask'].dtype}"
+assert _buffers["mask"].tolist() == [[True, False, False, False], [True, True, False, False],
+                                     [True, True, True, False], [True, True, True, True]], "expected a lower-triangular mask with the diagonal True"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class _Cfg:
+    block_size: int
+    vocab_size: int = 17
+    n_layer: int = 1
+    n_head: int = 2
+    n_embd: int = 8
+    dropout: float = 0.0
+    bias: bool = True
+
+
+for _n in (1, 3, 9):
+    _m = CausalSelfAttention(_Cfg(block_size=_n))
+    _bufs = dict(_m.named_buffers())
+    assert "mask" in _bufs, "the mask must be a registered buffer named 'mask'"
+    assert not any(name.split(".")[-1] == "mask" for name, _ in _m.named_parameters()), "the mask must not be a parameter"
+    _mask = _bufs["mask"]
+    assert type(_mask) is torch.Tensor and _mask.dtype == torch.bool and tuple(_mask.shape) == (_n, _n), f"mask must be a bool tensor of shape {(_n, _n)}"
+    assert _mask.tolist() == [[s <= t for s in range(_n)] for t in range(_n)], f"mask wrong for block_size={_n}"
+    assert "mask" in _m.state_dict(), "the mask buffer should be saved in the state_dict (persistent)"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_causal_self_attention", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
+"""Check attention: shapes, causality (no peeking at later tokens) and agreement with a reference."""
+torch.manual_seed(0)
+_cfg = GPTConfig(block_size=8, vocab_size=10, n_layer=1, n_head=2, n_embd=8)
+_attn = CausalSelfAttention(_cfg).eval()
+_x = torch.randn(2, 5, 8)
+_y = _attn(_x)
+assert tuple(_y.shape) == (2, 5, 8), f"expected output of shape (2, 5, 8), got {tuple(_y.shape)}"
+_x2 = _x.clone()
+_x2[:, 3:] = torch.randn(2, 2, 8)  # change tokens 3 and 4 only
+_y2 = _attn(_x2)
+_diff = (_y2[:, :3] - _y[:, :3]).abs().max().item()
+assert _diff < 1e-6, f"outputs at t = 0, 1, 2 changed by {_diff:.3g} when only tokens 3 and 4 changed: the model looks ahead"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class _Cfg:
+    block_size: int
+    n_head: int
+    n_embd: int
+    vocab_size: int = 17
+    n_layer: int = 1
+    dropout: float = 0.0
+    bias: bool = True
+
+
+def _close(got, want, tol=1e-5):
+    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
+    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().flatten().tolist(), want.detach().flatten().tolist())))
+
+
+def _reference(module, x, n_head):
+    B, T, C = x.shape
+    hs = C // n_head
+    qkv = x @ module.c_attn.weight.detach().T
+    if module.c_attn.bias is not None:
+        qkv = qkv + module.c_attn.bias.detach()
+    q, k, v = (t.reshape(B, T, n_head, hs).permute(0, 2, 1, 3) for t in qkv.split(C, dim=2))
+    y_lib = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    scores = torch.einsum("bhtd,bhsd->bhts", q, k) / math.sqrt(hs)
+    future = torch.ones(T, T).triu(1).bool()
+    y_own = torch.einsum("bhts,bhsd->bhtd", scores.masked_fill(future, -1e30).softmax(-1), v)
+    outs = []
+    for y in (y_lib, y_own):
+        y = y.permute(0, 2, 1, 3).reshape(B, T, C) @ module.c_proj.weight.detach().T
+        outs.append(y + module.c_proj.bias.detach() if module.c_proj.bias is not None else y)
+    return outs
+
+
+for _seed, (_B, _T, _H, _C, _bs, _bias) in enumerate([(2, 5, 2, 8, 8, True), (1, 7, 3, 12, 7, False), (3, 1, 4, 16, 6, True), (2, 9, 1, 5, 12, True)]):
+    torch.manual_seed(100 + _seed)
+    _m = CausalSelfAttention(_Cfg(block_size=_bs, n_head=_H, n_embd=_C, bias=_bias)).eval()
+    with torch.no_grad():
+        for _p in _m.parameters():
+            _p.normal_(0.0, 0.5)
+    _x = torch.randn(_B, _T, _C)
+    with torch.no_grad():
+        _got = _m(_x.clone())
+    _lib, _own = _reference(_m, _x, _H)
+    assert _close(_got, _lib), f"differs from F.scaled_dot_product_attention(is_causal=True) for B={_B}, T={_T}, n_head={_H}, n_embd={_C}"
+    assert _close(_got, _own), f"differs from the reference attention for B={_B}, T={_T}, n_head={_H}, n_embd={_C}"
+    for _t in range(_T - 1):  # causality: changing tokens after t leaves outputs 0..t alone
+        _x2 = _x.clone()
+        _x2[:, _t + 1:] = torch.randn(_B, _T - _t - 1, _C) * 3
+        with torch.no_grad():
+            _got2 = _m(_x2)
+        assert _close(_got2[:, : _t + 1], _got[:, : _t + 1]), f"output at t={_t} depends on later tokens"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "mlp_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 3 · The MLP
+#
+# After attention has moved information *between* positions, a small two-layer network works on every
+# position separately: `c_fc` widens from $C$ to $4C$, a GELU bends it, `c_proj` brings it back to $C$, and
+# dropout follows (`self.dropout`). The handout's formula uses a ReLU; GPT-2 uses the GELU
+# $x\,\Phi(x)$, a smooth ReLU whose gradient is not exactly zero for negative inputs. Use `nn.GELU()`.
+
+# %% nbgrader={"grade": false, "grade_id": "mlp", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class MLP(nn.Module):
+    """Position-wise feed-forward network C -> 4C -> GELU -> C."""
+
+    def __init__(self, config):
+        super().__init__()
+        ### BEGIN SOLUTION
+        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+        ### END SOLUTION
+
+    def forward(self, x):
+        """x (B, T, C) -> (B, T, C)."""
+        ### BEGIN SOLUTION
+        # (B, T, C) x (C, 4C) -> (B, T, 4C) -> GELU -> (B, T, 4C) x (4C, C) -> (B, T, C)
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_mlp", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the MLP's layer sizes and output shape."""
+_mlp = MLP(GPTConfig(block_size=4, vocab_size=10, n_layer=1, n_head=2, n_embd=8))
+assert tuple(_mlp.c_fc.weight.shape) == (32, 8), f"c_fc should map 8 -> 32 (weight (32, 8)), got {tuple(_mlp.c_fc.weight.shape)}"
+assert tuple(_mlp.c_proj.weight.shape) == (8, 32), f"c_proj should map 32 -> 8, got {tuple(_mlp.c_proj.weight.shape)}"
+assert tuple(_mlp(torch.randn(2, 3, 8)).shape) == (2, 3, 8), "the MLP must keep the shape (B, T, C)"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class _Cfg:
+    n_embd: int
+    bias: bool = True
+    block_size: int = 8
+    vocab_size: int = 17
+    n_layer: int = 1
+    n_head: int = 1
+    dropout: float = 0.0
+
+
+def _close(got, want, tol=1e-5):
+    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
+    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().flatten().tolist(), want.detach().flatten().tolist())))
+
+
+for _seed, (_C, _bias) in enumerate([(8, True), (6, False), (1, True)]):
+    torch.manual_seed(_seed)
+    _m = MLP(_Cfg(n_embd=_C, bias=_bias)).eval()
+    assert tuple(_m.c_fc.weight.shape) == (4 * _C, _C) and tuple(_m.c_proj.weight.shape) == (_C, 4 * _C), "c_fc: C -> 4C, c_proj: 4C -> C"
+    assert (_m.c_fc.bias is None) == (not _bias) and (_m.c_proj.bias is None) == (not _bias), "config.bias decides whether the layers have biases"
+    _x = torch.randn(2, 3, _C) * 2
+    with torch.no_grad():
+        _got = _m(_x.clone())
+        _h = _x @ _m.c_fc.weight.T + (_m.c_fc.bias if _bias else 0.0)
+        _exact = 0.5 * _h * (1.0 + torch.erf(_h / math.sqrt(2.0)))
+        _tanh = 0.5 * _h * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (_h + 0.044715 * _h**3)))
+        _want = [g @ _m.c_proj.weight.T + (_m.c_proj.bias if _bias else 0.0) for g in (_exact, _tanh)]
+    assert _close(_got, _want[0]) or _close(_got, _want[1]), f"MLP output wrong for C={_C}: expected c_proj(GELU(c_fc(x)))"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "block_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4 · The Transformer block: residuals and LayerNorm, post-LN or pre-LN?
+#
+# A block adds the attention's output and then the MLP's output to a **residual stream** $x$. Where the
+# LayerNorms go is a real design choice:
+#
+# * **Post-LN** (the original Transformer, and the handout's formula): normalise *after* each addition,
+#   $x \leftarrow \mathrm{LN}(x + \mathrm{Attn}(x))$, then $x \leftarrow \mathrm{LN}(x + \mathrm{MLP}(x))$.
+#   Every path from the output back to the input passes through $2 n_{layer}$ LayerNorms; the scale of the
+#   gradient near the output is large at initialisation, so deep post-LN models need a careful, long
+#   learning-rate warm-up or they diverge.
+# * **Pre-LN** (GPT-2 and almost every LLM since): normalise the *input of each sub-layer* and add its
+#   output to an untouched stream, $x \leftarrow x + \mathrm{Attn}(\mathrm{LN}_1(x))$, then
+#   $x \leftarrow x + \mathrm{MLP}(\mathrm{LN}_2(x))$, with one last LayerNorm `ln_f` before the output head.
+#   The stream is a plain sum from the embeddings to `ln_f`, so gradients reach the first block through an
+#   identity path; training is stable with a short warm-up.
+#
+# This course's GPT is **pre-LN**. Write `Block` with the sub-modules `ln_1`, `attn` (your
+# `CausalSelfAttention`), `ln_2` and `mlp` (your `MLP`); the LayerNorms are `nn.LayerNorm(config.n_embd, bias=config.bias)`.
+
+# %% nbgrader={"grade": false, "grade_id": "block", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class Block(nn.Module):
+    """Pre-LN Transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x))."""
+
+    def __init__(self, config):
+        super().__init__()
+        ### BEGIN SOLUTION
+        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = MLP(config)
+        ### END SOLUTION
+
+    def forward(self, x):
+        """x (B, T, C) -> (B, T, C)."""
+        ### BEGIN SOLUTION
+        x = x + self.attn(self.ln_1(x))  # (B, T, C)
+        x = x + self.mlp(self.ln_2(x))  # (B, T, C)
+        return x
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_block", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the block's sub-modules and that it is pre-LN with two residual connections."""
+_block = Block(GPTConfig(block_size=4, vocab_size=10, n_layer=1, n_head=2, n_embd=8)).eval()
+for _name in ("ln_1", "attn", "ln_2", "mlp"):
+    assert hasattr(_block, _name), f"Block needs a sub-module named {_name}"
+_x = torch.randn(2, 3, 8)
+with torch.no_grad():
+    _want = _x + _block.attn(_block.ln_1(_x))
+    _want = _want + _block.mlp(_block.ln_2(_want))
+    _diff = (_block(_x) - _want).abs().max().item()
+assert _diff < 1e-5, f"Block(x) differs from x + attn(ln_1(x)) then + mlp(ln_2(.)) by {_diff:.3g}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class _Cfg:
+    n_embd: int
+    n_head: int
+    block_size: int = 8
+    vocab_size: int = 17
+    n_layer: int = 1
+    dropout: float = 0.0
+    bias: bool = True
+
+
+def _close(got, want, tol=1e-5):
+    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
+    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().flatten().tolist(), want.detach().flatten().tolist())))
+
+
+for _seed, (_C, _H, _T) in enumerate([(8, 2, 5), (12, 3, 1), (6, 1, 8)]):
+    torch.manual_seed(_seed)
+    _b = Block(_Cfg(n_embd=_C, n_head=_H)).eval()
+    assert _b.ln_1 is not _b.ln_2, "ln_1 and ln_2 must be two separate LayerNorms"
+    assert isinstance(_b.ln_1, torch.nn.LayerNorm) and isinstance(_b.ln_2, torch.nn.LayerNorm), "ln_1 and ln_2 must be LayerNorms"
+    with torch.no_grad():
+        for _p in _b.parameters():
+            _p.normal_(0.0, 0.5)
+    _x = torch.randn(2, _T, _C) * 3 + 1
+    with torch.no_grad():
+        _got = _b(_x.clone())
+        _want = _x + _b.attn(torch.nn.functional.layer_norm(_x, (_C,), _b.ln_1.weight, _b.ln_1.bias))
+        _want = _want + _b.mlp(torch.nn.functional.layer_norm(_want, (_C,), _b.ln_2.weight, _b.ln_2.bias))
+    assert _close(_got, _want, 1e-4), f"Block is not x + attn(ln_1(x)), x + mlp(ln_2(x)) for C={_C}, n_head={_H}, T={_T}"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "pre_ln_discussion", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question.** In two to four sentences: which layer-norm placement does your block use, what is the other
+# one, and why does GPT-2 prefer its choice? What does `ln_f` do that post-LN does not need?
+#
+# ### BEGIN SOLUTION
+# The block is pre-LN: each sub-layer reads a normalised copy of the stream and adds its output to the
+# un-normalised stream. Post-LN normalises the sum after every residual addition, so the gradient has to
+# pass through a LayerNorm at every block and its size at initialisation depends strongly on depth; deep
+# post-LN models need a long warm-up and small learning rates to avoid diverging. In pre-LN the stream is
+# an identity path from the embeddings to the output, which keeps gradients well scaled and training
+# stable. Because nothing normalises the stream after the last block, pre-LN adds one final LayerNorm
+# `ln_f` before the language-model head; post-LN's last operation is already a LayerNorm.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "gpt_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 5 · The whole GPT
+#
+# * `transformer.wte`: token embedding `nn.Embedding(vocab_size, n_embd)`; `transformer.wpe`: position
+#   embedding `nn.Embedding(block_size, n_embd)`; `transformer.drop`: `nn.Dropout(dropout)`;
+#   `transformer.h`: an `nn.ModuleList` of `n_layer` blocks; `transformer.ln_f`: the final LayerNorm.
+#   Keep them in `self.transformer = nn.ModuleDict(dict(wte=..., wpe=..., drop=..., h=..., ln_f=...))`.
+# * `lm_head`: `nn.Linear(n_embd, vocab_size, bias=False)` whose weight **is** the token embedding
+#   (`self.lm_head.weight = self.transformer.wte.weight`). Tying saves $V \cdot C$ parameters (38.6 M of
+#   GPT-2's 124 M) and makes the input and output sides of a token share one vector.
+# * Initialise with GPT-2's scheme by calling the given `self._init_weights()` at the end of `__init__`:
+#   every weight matrix $\mathcal{N}(0, 0.02^2)$, biases zero, and the two `c_proj` matrices of each block
+#   scaled down by $1/\sqrt{2 n_{layer}}$ (each block adds two outputs to the stream).
+#
+# `forward(idx, targets=None)`: `idx` holds token ids $(B, T)$ with $T \le$ `block_size`. Add the token
+# vectors and the position vectors of positions $0, \dots, T-1$, apply dropout, the blocks, `ln_f` and the head:
+# logits $(B, T, V)$. When `targets` $(B, T)$ are given (the token that follows each position, see
+# `get_batch` below), the loss is the mean cross-entropy over all $B \cdot T$ positions
+# (`F.cross_entropy(logits.view(-1, V), targets.view(-1))`); otherwise the loss is `None`. Return `(logits, loss)`.
+#
+# `generate(idx, max_new_tokens, temperature=1.0, top_k=None)` repeats `max_new_tokens` times: crop the
+# context to its last `block_size` tokens, take the logits of the **last** position, divide them by
+# `temperature`, keep only the `top_k` largest (set the rest to $-\infty$) when `top_k` is given, turn them
+# into probabilities with a softmax, draw one token with `torch.multinomial` and append it. Return the
+# whole sequence $(B, T + \text{max\_new\_tokens})$. No gradients are needed (`@torch.no_grad()`).
+
+# %% nbgrader={"grade": false, "grade_id": "gpt", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class GPT(nn.Module):
+    """Token + position embeddings, n_layer pre-LN blocks, final LayerNorm, tied LM head."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        ### BEGIN SOLUTION
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config.vocab_size, config.n_embd),
+                wpe=nn.Embedding(config.block_size, config.n_embd),
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+                ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
+            )
+        )
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.lm_head.weight = self.transformer.wte.weight  # weight tying
+        self._init_weights()
+        ### END SOLUTION
+
+    def _init_weights(self):
+        """GPT-2 initialisation (given): N(0, 0.02) weights, zero biases, residual projections scaled down."""
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                nn.init.zeros_(module.bias)
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * self.config.n_layer))
+
+    def forward(self, idx, targets=None):
+        """idx (B, T) -> (logits (B, T, V), loss or None)."""
+        ### BEGIN SOLUTION
+        B, T = idx.shape
+        assert T <= self.config.block_size, f"sequence of {T} tokens but block_size is {self.config.block_size}"
+        pos = torch.arange(T, device=idx.device)  # (T,)
+        x = self.transformer.wte(idx) + self.transformer.wpe(pos)  # (B, T, C) + (T, C) -> (B, T, C)
+        x = self.transformer.drop(x)
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        logits = self.lm_head(x)  # (B, T, C) x (C, V) -> (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(B * T, -1).float(), targets.reshape(B * T))
+        return logits, loss
+        ### END SOLUTION
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
+        """Append max_new_tokens sampled tokens to idx (B, T); returns (B, T + max_new_tokens)."""
+        ### BEGIN SOLUTION
+        for _ in range(max_new_tokens):
+            context = idx[:, -self.config.block_size:]  # (B, <= block_size)
+            logits, _ = self(context)
+            logits = logits[:, -1, :].float() / temperature  # (B, V)
+            if top_k is not None:
+                kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]  # (B, 1)
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            probs = F.softmax(logits, dim=-1)
+            next_id = torch.multinomial(probs, num_samples=1)  # (B, 1)
+            idx = torch.cat([idx, next_id], dim=1)
+        return idx
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_gpt_forward", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
+"""Check GPT.forward: shapes, the tied head, positions, causality and the loss."""
+torch.manual_seed(0)
+_cfg = GPTConfig(block_size=8, vocab_size=20, n_layer=2, n_head=2, n_embd=8)
+_model = GPT(_cfg).eval()
+_idx = torch.randint(0, 20, (2, 5))
+_logits, _loss = _model(_idx)
+assert tuple(_logits.shape) == (2, 5, 20), f"logits should have shape (B, T, V) = (2, 5, 20), got {tuple(_logits.shape)}"
+assert _loss is None, "without targets the loss should be None"
+assert _model.lm_head.weight is _model.transformer.wte.weight, "tie the head: self.lm_head.weight = self.transformer.wte.weight"
+_, _loss = _model(_idx, torch.randint(0, 20, (2, 5)))
+assert _loss is not None and _loss.dim() == 0, "with targets the loss should be one number (a 0-d tensor)"
+_same = torch.full((1, 6), 3)
+_l_same, _ = _model(_same)
+assert (_l_same[0, 0] - _l_same[0, 5]).abs().max() > 1e-4, "the same token at positions 0 and 5 gives the same logits: add the position embeddings"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class _Cfg:
+    block_size: int
+    vocab_size: int
+    n_layer: int
+    n_head: int
+    n_embd: int
+    dropout: float = 0.0
+    bias: bool = True
+
+
+def _close(got, want, tol=1e-4):
+    """Same shape and entries within tol, compared in plain Python (NaN never matches)."""
+    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().flatten().tolist(), want.detach().flatten().tolist())))
+
+
+for _seed, (_bs, _V, _L, _H, _C, _B, _T, _bias) in enumerate([(8, 23, 2, 2, 8, 2, 5, True), (5, 11, 1, 1, 6, 1, 5, False), (16, 40, 3, 4, 16, 3, 1, True), (6, 9, 2, 3, 12, 2, 6, True)]):
+    torch.manual_seed(10 + _seed)
+    _m = GPT(_Cfg(_bs, _V, _L, _H, _C, bias=_bias)).eval()
+    assert _m.lm_head.weight is _m.transformer.wte.weight, "the LM head must be tied to the token embedding"
+    with torch.no_grad():
+        for _p in _m.parameters():
+            _p.normal_(0.0, 0.3)
+    _idx = torch.randint(0, _V, (_B, _T))
+    _tgt = torch.randint(0, _V, (_B, _T))
+    with torch.no_grad():
+        _logits, _loss = _m(_idx.clone(), _tgt.clone())
+        _x = _m.transformer.wte.weight[_idx] + _m.transformer.wpe.weight[:_T]
+        for _blk in _m.transformer.h:
+            _x = _blk(_x)
+        _x = F.layer_norm(_x, (_C,), _m.transformer.ln_f.weight, _m.transformer.ln_f.bias)
+        _want = _x @ _m.transformer.wte.weight.T
+        _want_loss = -torch.log_softmax(_want.double(), dim=-1).gather(-1, _tgt[..., None]).mean()
+    assert _close(_logits, _want), f"logits wrong (token + position embeddings, blocks, ln_f, tied head) for B={_B}, T={_T}, V={_V}"
+    assert type(_loss) is torch.Tensor and _loss.dim() == 0 and abs(_loss.item() - _want_loss.item()) < 1e-4 * (1 + _want_loss.item()), \
+        "the loss should be the mean cross-entropy of logits[b, t] against targets[b, t] (no extra shift)"
+    with torch.no_grad():
+        assert _m(_idx)[1] is None, "loss must be None without targets"
+        for _t in range(_T - 1):  # causality through the whole model
+            _idx2 = _idx.clone()
+            _idx2[:, _t + 1:] = (_idx2[:, _t + 1:] + 1) % _V
+            assert _close(_m(_idx2)[0][:, : _t + 1], _logits[:, : _t + 1]), f"logits at t={_t} depend on later tokens"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "params_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 5.1 · How many parameters has GPT-2 small?
+#
+# Count them by hand first, then check with your class. With $V = 50257$, $T_{max} = 1024$, $C = 768$,
+# $L = 12$ and biases:
+#
+# | part | formula | parameters |
+# |---|---|---|
+# | token embedding `wte` (= the tied head) | $V C$ | 38,597,376 |
+# | position embedding `wpe` | $T_{max} C$ | 786,432 |
+# | per block: `c_attn` | $3C^2 + 3C$ | 1,771,776 |
+# | per block: attention `c_proj` | $C^2 + C$ | 590,592 |
+# | per block: `c_fc` | $4C^2 + 4C$ | 2,362,368 |
+# | per block: MLP `c_proj` | $4C^2 + C$ | 2,360,064 |
+# | per block: `ln_1`, `ln_2` | $2 \cdot 2C$ | 3,072 |
+# | 12 blocks | $12 \cdot (12C^2 + 13C)$ | 85,054,464 |
+# | `ln_f` | $2C$ | 1,536 |
+# | **total** | | **124,439,808** |
+#
+# This is what `sum(p.numel() for p in model.parameters())` counts: every trainable tensor **once** (the tied
+# head shares the storage of `wte`, so it is not counted twice; without tying it would be 163,037,184). The
+# causal masks are buffers, not parameters. nanoGPT prints 123.65 M because it leaves out `wpe`
+# ("non-embedding" parameters); the "124 M" of GPT-2 small is the full count above.
+#
+# The test builds GPT-2 small on PyTorch's `meta` device: shapes only, no memory, so it takes no time.
+
+# %% nbgrader={"grade": true, "grade_id": "test_gpt2_small_params", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the parameter count of GPT-2 small (tied head): 124,439,808."""
+with torch.device("meta"):
+    _gpt2 = GPT(GPTConfig())
+_n = sum(p.numel() for p in _gpt2.parameters())
+print(f"GPT-2 small: {_n:,} parameters")
+assert _n == 124_439_808, f"expected 124,439,808 parameters, got {_n:,} (difference {_n - 124_439_808:+,})"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class _Cfg:
+    block_size: int
+    vocab_size: int
+    n_layer: int
+    n_head: int
+    n_embd: int
+    dropout: float = 0.0
+    bias: bool = True
+
+
+def _count(c):
+    per_block = 12 * c.n_embd**2 + 2 * c.n_embd + (11 * c.n_embd if c.bias else 0)
+    return c.vocab_size * c.n_embd + c.block_size * c.n_embd + c.n_layer * per_block + c.n_embd + (c.n_embd if c.bias else 0)
+
+
+for _c in [_Cfg(1024, 50257, 12, 12, 768), _Cfg(1024, 50257, 24, 16, 1024), _Cfg(64, 2048, 4, 4, 128, bias=False), _Cfg(7, 13, 1, 2, 6)]:
+    with torch.device("meta"):
+        _m = GPT(_c)
+    _got = sum(p.numel() for p in _m.parameters())
+    assert _got == _count(_c), f"parameter count {_got:,} != {_count(_c):,} for {_c}"
+assert _count(_Cfg(1024, 50257, 12, 12, 768)) == 124_439_808
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "init_loss_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 5.2 · The loss at initialisation
+#
+# A freshly initialised model should be *unsure*: its logits are small, its softmax is close to uniform, so
+# the probability of the right token is about $1/V$ and the cross-entropy about $\ln V$. A loss far above
+# $\ln V$ at step 0 means the initialisation makes confident, wrong predictions (and the first hundreds of
+# steps are wasted undoing them). The test checks this for several sizes, then that one AdamW step on a
+# fixed batch lowers the loss and that every parameter receives a gradient.
+
+# %% nbgrader={"grade": true, "grade_id": "test_init_loss", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check that the loss at initialisation is close to ln(vocab_size)."""
+torch.manual_seed(0)
+_model = GPT(GPTConfig(block_size=16, vocab_size=300, n_layer=2, n_head=2, n_embd=32)).eval()
+_idx, _tgt = torch.randint(0, 300, (8, 16)), torch.randint(0, 300, (8, 16))
+_, _loss = _model(_idx, _tgt)
+print(f"loss at init {_loss.item():.3f}, ln(300) = {math.log(300):.3f}")
+assert abs(_loss.item() - math.log(300)) < 0.15, f"expected a loss close to ln(300) = {math.log(300):.3f}, got {_loss.item():.3f}: did you call self._init_weights()?"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class _Cfg:
+    block_size: int
+    vocab_size: int
+    n_layer: int
+    n_head: int
+    n_embd: int
+    dropout: float = 0.0
+    bias: bool = True
+
+
+for _seed, _c in enumerate([_Cfg(32, 1000, 2, 2, 64), _Cfg(8, 50, 1, 1, 16), _Cfg(24, 4096, 4, 4, 96, bias=False)]):
+    torch.manual_seed(_seed)
+    _m = GPT(_c).eval()
+    _idx = torch.randint(0, _c.vocab_size, (6, _c.block_size))
+    _tgt = torch.randint(0, _c.vocab_size, (6, _c.block_size))
+    with torch.no_grad():
+        _loss = _m(_idx, _tgt)[1]
+    assert type(_loss) is torch.Tensor and abs(_loss.item() - math.log(_c.vocab_size)) < 0.15, \
+        f"loss at init {_loss.item():.3f} is not close to ln({_c.vocab_size}) = {math.log(_c.vocab_size):.3f}"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_step", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check that one AdamW step on a fixed batch lowers the loss and reaches every parameter."""
+torch.manual_seed(0)
+_model = GPT(GPTConfig(block_size=16, vocab_size=50, n_layer=2, n_head=2, n_embd=16))
+_opt = torch.optim.AdamW(_model.parameters(), lr=1e-2)
+_x, _y = torch.randint(0, 50, (4, 16)), torch.randint(0, 50, (4, 16))
+_loss0 = _model(_x, _y)[1]
+_opt.zero_grad()
+_loss0.backward()
+_opt.step()
+_loss1 = _model(_x, _y)[1]
+print(f"loss before {_loss0.item():.4f}, after one step {_loss1.item():.4f}")
+assert _loss1.item() < _loss0.item(), "one optimiser step on the same batch should lower the loss"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class _Cfg:
+    block_size: int
+    vocab_size: int
+    n_layer: int
+    n_head: int
+    n_embd: int
+    dropout: float = 0.0
+    bias: bool = True
+
+
+for _seed, _c in enumerate([_Cfg(12, 37, 2, 2, 16), _Cfg(7, 20, 3, 1, 8, bias=False)]):
+    torch.manual_seed(_seed)
+    _m = GPT(_c).train()
+    _params = list(_m.parameters())
+    _expected = _c.vocab_size * _c.n_embd + _c.block_size * _c.n_embd + _c.n_layer * (12 * _c.n_embd**2 + 2 * _c.n_embd + (11 * _c.n_embd if _c.bias else 0)) + _c.n_embd * (2 if _c.bias else 1)
+    assert sum(p.numel() for p in _params) == _expected, "model.parameters() does not hold every parameter (use nn.ModuleList / nn.ModuleDict)"
+    _opt = torch.optim.AdamW(_params, lr=3e-3, weight_decay=0.0)
+    _x = torch.randint(0, _c.vocab_size, (5, _c.block_size))
+    _y = torch.randint(0, _c.vocab_size, (5, _c.block_size))
+    _loss0 = _m(_x, _y)[1]
+    _opt.zero_grad()
+    _loss0.backward()
+    for _name, _p in _m.named_parameters():
+        assert _p.grad is not None and float(_p.grad.abs().sum()) > 0, f"parameter {_name} got no gradient"
+    _opt.step()
+    with torch.no_grad():
+        _loss1 = _m(_x, _y)[1]
+    assert _loss1.item() < _loss0.item() - 1e-3, f"the loss did not go down after one step ({_loss0.item():.4f} -> {_loss1.item():.4f})"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_generate", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+"""Check generate: output length, the prompt kept, greedy decoding with top_k=1, and crop to block_size."""
+torch.manual_seed(0)
+_model = GPT(GPTConfig(block_size=8, vocab_size=30, n_layer=1, n_head=2, n_embd=16)).eval()
+_prompt = torch.tensor([[1, 2, 3]])
+_out = _model.generate(_prompt, 4)
+assert tuple(_out.shape) == (1, 7), f"3 prompt tokens + 4 new ones: expected shape (1, 7), got {tuple(_out.shape)}"
+assert _out[0, :3].tolist() == [1, 2, 3], "the output should start with the prompt"
+_greedy = _model.generate(_prompt, 3, top_k=1)
+with torch.no_grad():
+    _first = _model(_prompt)[0][0, -1].argmax().item()
+assert _greedy[0, 3].item() == _first, f"with top_k=1 the first new token must be the argmax {_first}, got {_greedy[0, 3].item()}"
+_long = _model.generate(torch.zeros(1, 12, dtype=torch.long), 2)
+assert tuple(_long.shape) == (1, 14), "a prompt longer than block_size must be cropped, not rejected"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class _Cfg:
+    block_size: int
+    vocab_size: int
+    n_layer: int
+    n_head: int
+    n_embd: int
+    dropout: float = 0.0
+    bias: bool = True
+
+
+torch.manual_seed(3)
+_m = GPT(_Cfg(6, 25, 2, 2, 16)).eval()
+with torch.no_grad():
+    for _p in _m.parameters():
+        _p.normal_(0.0, 0.4)
+
+
+def _last_logits(seq):
+    with torch.no_grad():
+        return _m(seq[:, -6:])[0][:, -1, :]
+
+
+_prompt = torch.randint(0, 25, (3, 4))
+_out = _m.generate(_prompt.clone(), 9, temperature=1.0, top_k=1)
+assert type(_out) is torch.Tensor and tuple(_out.shape) == (3, 13), "generate must return (B, T + max_new_tokens)"
+assert _out[:, :4].tolist() == _prompt.tolist(), "the prompt must be kept"
+for _t in range(4, 13):  # greedy with top_k=1, cropping to the last 6 tokens when longer
+    assert _out[:, _t].tolist() == _last_logits(_out[:, :_t]).argmax(-1).tolist(), "top_k=1 must give greedy decoding (with the context cropped to block_size)"
+for _k in (2, 5):
+    for _rep in range(2):
+        _o = _m.generate(_prompt.repeat(4, 1), 6, temperature=3.0, top_k=_k)
+        for _t in range(4, 10):
+            _top = _last_logits(_o[:, :_t]).topk(_k, dim=-1).indices.tolist()
+            assert all(tok in row for tok, row in zip(_o[:, _t].tolist(), _top)), f"a token outside the top {_k} was sampled"
+_cold = _m.generate(_prompt.clone(), 5, temperature=1e-4)
+for _t in range(4, 9):
+    assert _cold[:, _t].tolist() == _last_logits(_cold[:, :_t]).argmax(-1).tolist(), "a tiny temperature must behave like greedy decoding (divide the logits by the temperature)"
+_hot = _m.generate(torch.zeros(300, 1, dtype=torch.long), 1, temperature=50.0)[:, 1]
+assert len(set(_hot.tolist())) > 15, "a high temperature must flatten the distribution (divide the logits by the temperature)"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "data_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 6 · Data: a real text and a byte-level BPE
+#
+# The handout trains on **WikiText-2** (raw): about 2 M words of Wikipedia articles, with a fixed training and
+# validation split. `load_corpus()` loads it the standard way with Hugging Face `datasets` when that library
+# is installed and the data set is cached or downloadable; `load_corpus(path="my.txt")` uses any local text
+# file; otherwise (offline, and always while the notebook is graded) it falls back to a real text that every
+# Python installation carries, the Python language reference (about 0.5 MB of English prose with code).
+#
+# The tokenizer is a **byte-level BPE** (Hugging Face `tokenizers`; notebook 03 builds one by hand), trained
+# on the *training* text only. Byte level means no text is ever out of vocabulary. The cell prints which
+# corpus was loaded.
+
+# %% nbgrader={"grade": false, "grade_id": "data", "locked": true, "schema_version": 3, "solution": false, "task": false}
+device = training.pick_device()
+if tfscourse.grading_mode():
+    preset = training.CPU_REFERENCE  # graded runs: a few steps of the small model
+    train_steps = 12
+elif device.type == "cuda":
+    preset = training.COLAB_T4  # 6 layers x 384, context 256, fp16 on a T4, bf16 on newer GPUs
+    train_steps = preset.train.max_steps
+else:
+    preset = training.CPU_REFERENCE  # 4 layers x 128, context 64
+    train_steps = preset.train.max_steps
+
+corpus = load_corpus()  # WikiText-2 when available (never while grading), else the offline text
+tokenizer = train_tokenizer(corpus.train, vocab_size=preset.tokenizer_vocab)
+train_ids = encode(tokenizer, corpus.train)
+val_ids = encode(tokenizer, corpus.val)
+print(f"corpus: {corpus.name}")
+print(f"{len(corpus.train):,} training characters -> {len(train_ids):,} tokens; validation {len(val_ids):,} tokens; vocabulary {tokenizer.get_vocab_size():,}")
+print("first tokens:", token_strings(tokenizer, train_ids[:12]))
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "batch_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 6.1 · Batches of random windows
+#
+# A language model learns to predict every next token of a window at once. Write
+# `get_batch(data, block_size, batch_size, generator)`: draw `batch_size` random start positions $s$ with
+# `torch.randint(..., generator=generator)` (so a seeded generator gives reproducible batches), and return
+# `x[b] = data[s_b : s_b + block_size]` and the targets shifted by one, `y[b] = data[s_b + 1 : s_b + block_size + 1]`,
+# both `int64` (`torch.long`) tensors of shape $(B, T)$. Every start that leaves room for the targets must be
+# possible, i.e. $0 \le s \le$ `len(data) - block_size - 1`.
+#
+# Example: `data = [10, 11, 12, 13]`, `block_size = 2`: the start $s = 1$ gives `x = [11, 12]`, `y = [12, 13]`.
+
+# %% nbgrader={"grade": false, "grade_id": "get_batch", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def get_batch(data, block_size, batch_size, generator):
+    """Random windows of the 1-D token tensor data: (x (B, T), y (B, T)) with y the next tokens."""
+    ### BEGIN SOLUTION
+    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)  # (B,)
+    offsets = torch.arange(block_size)  # (T,)
+    x = data[starts[:, None] + offsets]  # (B, 1) + (T,) -> (B, T)
+    y = data[starts[:, None] + offsets + 1]
+    return x.long(), y.long()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_get_batch", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check get_batch: shapes, dtype, targets shifted by one."""
+_data = torch.arange(100)
+_x, _y = get_batch(_data, 8, 4, torch.Generator().manual_seed(0))
+assert tuple(_x.shape) == (4, 8) and tuple(_y.shape) == (4, 8), f"expected x and y of shape (4, 8), got {tuple(_x.shape)}, {tuple(_y.shape)}"
+assert _x.dtype == torch.long and _y.dtype == torch.long, f"expected int64 tensors, got {_x.dtype}, {_y.dtype}"
+assert (_y == _x + 1).all(), f"y must be x shifted by one token; got x[0] = {_x[0].tolist()}, y[0] = {_y[0].tolist()}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import torch
+
+for _seed, (_N, _T, _B) in enumerate([(50, 7, 5), (9, 8, 3), (1000, 1, 6)]):
+    _data = torch.randperm(_N).to(torch.int32)  # distinct values: each window can be located
+    _x, _y = get_batch(_data, _T, _B, torch.Generator().manual_seed(_seed))
+    assert type(_x) is torch.Tensor and _x.dtype == torch.long and _y.dtype == torch.long, "x and y must be int64 tensors"
+    assert tuple(_x.shape) == (_B, _T) and tuple(_y.shape) == (_B, _T), f"expected shapes {(_B, _T)}"
+    _where = {v: i for i, v in enumerate(_data.tolist())}
+    for _row_x, _row_y in zip(_x.tolist(), _y.tolist()):
+        _s = _where[_row_x[0]]
+        assert _s + _T + 1 <= _N, "a window runs past the end of the data"
+        assert _row_x == _data[_s:_s + _T].tolist(), "x must be a contiguous window of data"
+        assert _row_y == _data[_s + 1:_s + _T + 1].tolist(), "y must be the window shifted by one token"
+# reproducible with a seeded generator, whatever the global seed
+torch.manual_seed(1)
+_a = get_batch(torch.arange(500), 5, 4, torch.Generator().manual_seed(42))
+torch.manual_seed(2)
+_b = get_batch(torch.arange(500), 5, 4, torch.Generator().manual_seed(42))
+assert _a[0].tolist() == _b[0].tolist(), "draw the starts with the given generator (torch.randint(..., generator=generator))"
+_c = get_batch(torch.arange(500), 5, 4, torch.Generator().manual_seed(43))
+assert _c[0].tolist() != _a[0].tolist(), "different generator seeds should give different batches"
+# every valid start occurs: data of length T + 2 has the starts 0 and 1
+_g = torch.Generator().manual_seed(7)
+_starts = set()
+for _ in range(40):
+    _starts.update(r[0] for r in get_batch(torch.arange(6), 4, 4, _g)[0].tolist())
+assert _starts == {0, 1}, f"with 6 tokens and block_size 4 the starts 0 and 1 are both possible; got {sorted(_starts)}"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "lr_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 6.2 · Warm-up and cosine decay
+#
+# Adam's running averages are poor estimates in the first steps, so the learning rate starts small and grows
+# **linearly** for `warmup_steps` steps: `lr = max_lr * (step + 1) / warmup_steps` for `step < warmup_steps`.
+# Then it follows half a cosine from `max_lr` down to `min_lr` at `max_steps`:
+#
+# $$\mathrm{lr} = \mathrm{min\_lr} + \tfrac12\left(1 + \cos\left(\pi \frac{\mathrm{step} - \mathrm{warmup}}{\mathrm{max\_steps} - \mathrm{warmup}}\right)\right)(\mathrm{max\_lr} - \mathrm{min\_lr}),$$
+#
+# and stays at `min_lr` from `max_steps` on. Write `lr_at(step, max_lr, warmup_steps, max_steps, min_lr)`
+# returning a float. Example: `lr_at(0, 1.0, 10, 100, 0.1)` is `0.1`, `lr_at(10, 1.0, 10, 100, 0.1)` is `1.0`,
+# `lr_at(55, 1.0, 10, 100, 0.1)` is `0.55`.
+
+# %% nbgrader={"grade": false, "grade_id": "lr_at", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def lr_at(step, max_lr, warmup_steps, max_steps, min_lr):
+    """Learning rate at step: linear warm-up, cosine decay to min_lr at max_steps, then min_lr."""
+    ### BEGIN SOLUTION
+    if step < warmup_steps:
+        return max_lr * (step + 1) / warmup_steps
+    if step >= max_steps:
+        return min_lr
+    progress = (step - warmup_steps) / (max_steps - warmup_steps)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (max_lr - min_lr)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_lr_at", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the schedule at the worked examples."""
+for _step, _want in [(0, 0.1), (9, 1.0), (10, 1.0), (55, 0.55), (100, 0.1), (150, 0.1)]:
+    _got = lr_at(_step, 1.0, 10, 100, 0.1)
+    assert abs(_got - _want) < 1e-9, f"lr_at({_step}, 1.0, 10, 100, 0.1): expected {_want}, got {_got}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import math
+
+
+def _ref(step, max_lr, warmup, max_steps, min_lr):
+    if step < warmup:
+        return max_lr * (step + 1) / warmup
+    if step >= max_steps:
+        return min_lr
+    return min_lr + 0.5 * (1 + math.cos(math.pi * (step - warmup) / (max_steps - warmup))) * (max_lr - min_lr)
+
+
+for _args in [(6e-4, 100, 2000, 6e-5), (1e-3, 0, 50, 0.0), (3e-4, 7, 31, 1e-5), (2.0, 1, 3, 0.5)]:
+    for _step in list(range(0, _args[2] + 5, max(1, _args[2] // 40))) + [_args[1] - 1, _args[1], _args[2] - 1, _args[2], _args[2] + 1000]:
+        if _step < 0:
+            continue
+        _got = lr_at(_step, *_args)
+        _want = _ref(_step, *_args)
+        assert abs(float(_got) - _want) <= 1e-9 * (1 + abs(_want)), f"lr_at({_step}, {', '.join(map(str, _args))}) = {_got}, expected {_want}"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "lr_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
+_steps = list(range(preset.train.max_steps + 50))
+_cfg_t = preset.train
+plt.figure(figsize=(5.5, 3))
+plt.plot(_steps, [lr_at(s, _cfg_t.max_lr, _cfg_t.warmup_steps, _cfg_t.max_steps, _cfg_t.min_lr) for s in _steps])
+plt.xlabel("step")
+plt.ylabel("learning rate")
+plt.title("your schedule: warm-up, cosine, floor")
+plt.show()
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "train_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 7 · Training
+#
+# The training loop lives in the course package (`tfscourse.gpt_training.train`, printed below) and uses **your**
+# `GPT`, `get_batch` and `lr_at`. Each step it
+# 1. sets the learning rate from `lr_at`;
+# 2. draws a batch of random windows with `get_batch` and moves it to the device;
+# 3. runs the forward pass under `torch.autocast` on a GPU: **bf16** where the GPU supports it (A100, H100,
+#    RTX 30xx and newer), otherwise **fp16** (the T4 on Colab). fp16 has a tiny range, so small gradients
+#    would underflow to zero: a `GradScaler` multiplies the loss before `backward` and divides the gradients
+#    again before the update (bf16 has float32's range and needs no scaler);
+# 4. clips the global gradient norm to 1 (one unlucky batch cannot throw the weights far);
+# 5. updates with **AdamW**, weight decay only on matrices (Linear weights and embeddings), not on biases
+#    and LayerNorm gains, which set scales and offsets rather than store patterns.
+#    (`tfscourse.gpt_training.configure_optimizer`: parameters with `p.dim() >= 2` go into a group with
+#    `weight_decay=0.1`, the others into a group with `weight_decay=0.0`).
+#
+# Every `eval_interval` steps it estimates the training and validation loss on fixed batches, prints a line
+# to stdout and redraws the progress bar and the live loss plot. The device was chosen automatically
+# (CUDA, then Apple MPS, then CPU).
+
+# %% nbgrader={"grade": false, "grade_id": "train", "locked": true, "schema_version": 3, "solution": false, "task": false}
+print(inspect.getsource(training.train))  # the loop you are about to run
+torch.manual_seed(preset.train.seed)
+config = GPTConfig(**{**asdict(preset.model), "vocab_size": tokenizer.get_vocab_size()})
+model = GPT(config).to(device)
+train_cfg = training.TrainConfig(**{**asdict(preset.train), "max_steps": train_steps,
+                                     "eval_interval": max(6, train_steps // 8)})
+if tfscourse.grading_mode():  # seconds, not minutes: no graded check depends on this run
+    train_cfg.batch_size, train_cfg.eval_iters, train_cfg.warmup_steps = 8, 1, 2
+print(f"device {device}, mixed precision: {training.autocast_dtype(device) or 'off (float32)'}")
+print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters, {config}")
+view = LiveLossView(train_cfg.max_steps, title=f"GPT on {corpus.name}")
+history = training.train(model, train_ids, val_ids, train_cfg, device,
+                          get_batch_fn=get_batch, lr_fn=lr_at, callback=view)
+print(f"done: {history.tokens_per_s:,.0f} tokens/s; final validation loss {history.val_loss[-1]:.3f} "
+      f"(perplexity {math.exp(history.val_loss[-1]):.1f}); ln(V) = {math.log(config.vocab_size):.3f}")
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "sdpa_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 8 · Your attention versus `F.scaled_dot_product_attention`
+#
+# PyTorch's `F.scaled_dot_product_attention(q, k, v, is_causal=True)` computes the same thing as your
+# `forward`. The cell takes the first attention layer of the trained model, computes its output with your
+# code and with PyTorch's function on the same weights, prints the largest difference, and times both for
+# growing sequence lengths (best of three runs each; on a busy machine single points can be off, so read
+# the trend and rerun the cell if a point looks odd).
+
+# %% nbgrader={"grade": false, "grade_id": "sdpa_compare", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def attention_with_sdpa(layer, x):
+    """The same layer (same c_attn and c_proj weights) with F.scaled_dot_product_attention."""
+    B, T, C = x.shape
+    q, k, v = layer.c_attn(x).split(C, dim=2)
+    q, k, v = (t.view(B, T, layer.n_head, C // layer.n_head).transpose(1, 2) for t in (q, k, v))  # (B, H, T, hs)
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, hs)
+    return layer.c_proj(y.transpose(1, 2).reshape(B, T, C))
+
+
+layer = model.transformer.h[0].attn.eval()
+with torch.no_grad():
+    x_cmp = torch.randn(4, config.block_size, config.n_embd, device=device)
+    diff = (layer(x_cmp) - attention_with_sdpa(layer, x_cmp)).abs().max().item()
+print(f"largest difference between your attention and F.scaled_dot_product_attention: {diff:.2e}")
+
+timing_cfg = GPTConfig(block_size=2048, vocab_size=10, n_layer=1, n_head=4, n_embd=128)
+timing_layer = CausalSelfAttention(timing_cfg).to(device).eval()
+lengths = [64, 256] if tfscourse.grading_mode() else [64, 128, 256, 512, 1024, 2048]
+ms_yours, ms_sdpa = [], []
+for T in lengths:
+    x_t = torch.randn(4, T, timing_cfg.n_embd, device=device)
+    for fn, out in ((timing_layer, ms_yours), (lambda x: attention_with_sdpa(timing_layer, x), ms_sdpa)):
+        best = float("inf")
+        with torch.no_grad():
+            fn(x_t)  # warm-up
+            for _ in range(3):
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                fn(x_t)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                best = min(best, time.perf_counter() - start)
+        out.append(1000 * best)
+    print(f"T = {T:5d}: yours {ms_yours[-1]:8.2f} ms, F.scaled_dot_product_attention {ms_sdpa[-1]:8.2f} ms")
+plt.figure(figsize=(5.5, 3.5))
+plt.loglog(lengths, ms_yours, "o-", label="your attention")
+plt.loglog(lengths, ms_sdpa, "s-", label="F.scaled_dot_product_attention")
+plt.xlabel("sequence length T")
+plt.ylabel("milliseconds (batch 4, 4 heads)")
+plt.title(f"forward time on {device.type}")
+plt.legend()
+plt.show()
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "sdpa_discussion", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question.** Did the two agree, and which was faster, by how much, at the longest length? Explain the
+# difference in two to four sentences (think about the $(B, H, T, T)$ score tensor and memory traffic).
+#
+# ### BEGIN SOLUTION
+# They agree to float32 rounding (differences around 1e-7 on the CPU). The explicit version builds the whole
+# $(B, H, T, T)$ score tensor in memory, then reads and writes it again for the mask, the softmax and the
+# product with $v$: several full passes over $O(T^2)$ memory. The fused kernels behind
+# `F.scaled_dot_product_attention` (FlashAttention and memory-efficient attention on GPUs, a fused kernel
+# on CPUs) work on tiles, keep them in fast on-chip memory, compute the softmax online and never store the
+# $T \times T$ matrix, and they skip the masked upper triangle. The gap therefore grows with $T$; it is
+# largest on GPUs, where memory bandwidth, not arithmetic, limits the explicit version.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "generate_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 9 · Sampling text
+#
+# **Temperature** divides the logits: below 1 it sharpens the distribution (safer, more repetitive text),
+# above 1 it flattens it (more varied, more mistakes). **Top-k** throws away everything but the $k$ most
+# likely tokens before sampling, which removes the long tail of unlikely tokens that makes samples derail.
+# The cell samples from your trained model with a few settings (a model trained for a few minutes on a CPU
+# writes text that is locally plausible and globally meaningless; that is expected).
+
+# %% nbgrader={"grade": false, "grade_id": "generate_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+model.eval()
+prompt_text = "The"
+prompt = encode(tokenizer, prompt_text)[None, :].to(device)
+torch.manual_seed(0)
+for temperature, top_k in [(0.7, 20), (1.0, 50), (1.5, None)]:
+    sample = model.generate(prompt, 10 if tfscourse.grading_mode() else 60, temperature=temperature, top_k=top_k)
+    print(f"--- temperature {temperature}, top_k {top_k}:")
+    print(decode(tokenizer, sample[0].tolist()))
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "attention_map_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 10 · Looking inside: attention maps of the trained model
+#
+# Type a sentence and press Enter. The explorer shows the attention weights of every head of the chosen layer
+# (the dropdown also offers single heads): row $t$ is what token $t$ looked at. Everything above the diagonal
+# is zero: that is your causal mask at work. Look for heads that attend to the previous token, heads that
+# stay on the first token (a "resting place" when nothing else is useful), and heads that look back at an
+# earlier occurrence of the same word.
+
+# %% nbgrader={"grade": false, "grade_id": "attention_map", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import ipywidgets as widgets
+from IPython.display import display
+
+
+def attention_explorer_maps(text):
+    """{label: AttentionMap} for every layer (all heads) and every single head of the trained model."""
+    ids = encode(tokenizer, text)[: config.block_size]
+    labels = token_strings(tokenizer, ids)
+    maps = training.attention_maps(model, ids.to(device))  # one (H, T, T) tensor per layer
+    out = {}
+    for i, w in enumerate(maps):
+        out[f"layer {i}"] = AttentionMap(w.numpy(), labels)
+    for i, w in enumerate(maps):
+        for h in range(w.shape[0]):
+            out[f"layer {i} · head {h} only"] = AttentionMap(w[h].numpy(), labels)
+    return out
+
+
+sentence_box = widgets.Text(value="The value of x is returned by the function", description="sentence",
+                            continuous_update=False, layout=widgets.Layout(width="70%"))
+display(sentence_box)
+attention_explorer = show_attention(attention_explorer_maps(sentence_box.value), title="GPT attention")
+sentence_box.observe(lambda change: attention_explorer.set_maps(attention_explorer_maps(change["new"]))
+                     if change["new"].strip() else None, names="value")
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "training_discussion", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question.** Report your final training and validation loss and where you trained (device, corpus,
+# steps). Compare them with $\ln V$ and with each other: what do the numbers say the model has learned, and
+# is it overfitting? Name one change that would lower the validation loss most cheaply.
+#
+# ### BEGIN SOLUTION
+# (Example from the CPU run on the offline corpus, 400 steps.) The loss fell from $\ln 2048 \approx 7.62$ at
+# step 0 to about 4.46 (train) and 4.84 (validation): a validation perplexity of $e^{4.84} \approx 127$ instead
+# of 2048, so the model has learned frequent tokens, how BPE pieces join into words, and short phrases and
+# formatting of the reference. The validation loss is about 0.4 above the training loss. Part of the gap is
+# the split itself (the validation text is the last 10 % of the reference, other topics), part is the start
+# of overfitting: 400 steps of 1024 tokens read the 116 k training tokens about 3.5 times. More steps on this
+# small corpus would widen the gap; the cheapest real improvement is more (and more varied) text, e.g.
+# WikiText-2 on a GPU with the wider model, with dropout once the gap grows.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "wrap_up", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Wrap-up
+#
+# You wrote a GPT: causal multi-head attention, the MLP, pre-LN blocks, tied embeddings, a training loop's
+# data and schedule, and sampling. Notebook 07 starts from a pretrained model like this one and fine-tunes it.
+# Before handing in: *Kernel → Restart and run all*, check that every visible test passes, then save
+# (on Colab: *File → Download → Download .ipynb*).

@@ -1,0 +1,1034 @@
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # 07 · Fine-tuning and parameter-efficient fine-tuning
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course/blob/main/release/07_finetuning/finetuning.ipynb)
+#
+# **Learning goals.** After this notebook you can
+# 1. explain what self-supervised pre-training is and why a pre-trained model helps when labels are scarce;
+# 2. compare full fine-tuning, head-only training and parameter-efficient methods (LoRA, adapters,
+#    prefix-tuning) by speed at inference, storage per task and memory during training;
+# 3. implement a LoRA layer (with a merge for inference), a bottleneck adapter and prefix attention in
+#    PyTorch, and count the parameters each one trains;
+# 4. show on a small encoder layer what each method changes in the computation;
+# 5. fine-tune a small pre-trained GPT four ways on a text-classification task and read a plot of
+#    accuracy against trainable parameters.
+#
+# **How to work.** Fill in every cell that says `raise NotImplementedError()` and every answer cell
+# marked *YOUR ANSWER HERE*. The test cell under each answer checks a worked example and tells you what
+# it expected; more (hidden) checks run when the notebook is graded, so try your code on your own inputs
+# too. Do not delete, copy or retype the locked cells.
+#
+# **Running time and hardware.** About one minute from top to bottom on a laptop CPU, most of it in the
+# experiment of section 10: the first run pre-trains a small GPT for about half a minute and caches it
+# (later runs load it in a second), then fine-tunes it five times for a few seconds each. No GPU needed;
+# one is used when present. Works in JupyterLab and on Google Colab (the first cell installs the course
+# package there).
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Setup (locked). Installs the course helper package if it is missing (e.g. on Colab).
+import importlib, importlib.util, os, subprocess, sys
+
+if importlib.util.find_spec("tfscourse") is None:
+    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
+    print(f"Installing the course package from {_source} ...")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
+    importlib.invalidate_caches()
+
+import tfscourse
+
+tfscourse.setup()
+
+# %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+
+import tfscourse
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "pretraining_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 1 · Pre-training without labels
+#
+# A language model is trained to predict the next token (GPT) or to fill in hidden tokens (BERT's masked
+# language modelling); BERT was also trained to tell whether two sentences follow each other (next
+# sentence prediction). None of these objectives needs a person to label anything: the text itself
+# supplies both the input and the answer, by hiding part of it. Such objectives are called
+# **self-supervised**. A model trained this way on a large corpus is *pre-trained*; it is then
+# **fine-tuned** on the task we care about with far fewer labelled examples.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "self_supervised", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question 1.1.** Why are language modelling, masked language modelling and next sentence prediction
+# called *self-supervised*? What does pre-training with such an objective buy us? (at most five sentences)
+#
+# ### BEGIN SOLUTION
+# The training targets are cut out of the raw text itself (the next token, the masked tokens, whether
+# sentence B really followed sentence A), so no human annotation is needed and the supervision signal
+# comes "from the data itself". That makes the amount of training data practically unlimited (any text
+# will do). To predict missing words well, the model has to learn spelling, syntax, word meaning,
+# co-reference and a lot of world knowledge; these representations are useful for almost every
+# downstream task. Fine-tuning then starts from a good initialisation instead of random weights, so a
+# small labelled set is enough and the model generalises better (fewer labels, faster convergence,
+# higher accuracy).
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "tweets_scenario", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question 1.2.** You want a sentiment classifier for tweets. Your annotation budget bought about
+# 10,000 labelled tweets, but you also have 2,000,000 *unlabelled* tweets. How can the unlabelled tweets
+# make the classifier better? Describe the steps.
+#
+# ### BEGIN SOLUTION
+# Use them for (further) self-supervised pre-training. Start from a general pre-trained model (e.g. BERT)
+# and continue training it with its masked-language-modelling objective on the 2,000,000 tweets
+# (domain-adaptive pre-training); if no model exists, pre-train one on the tweets from scratch. This
+# teaches the model tweet-specific vocabulary, spelling, hashtags, emoji and style without any label.
+# Then add a classification head and fine-tune on the 10,000 labelled tweets (holding out a part for
+# validation). Optional extras: self-training / pseudo-labelling (label the unlabelled tweets with the
+# fine-tuned model, keep confident predictions, retrain), or weak labels from emoji/hashtags.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "strategies_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 2 · Three ways to fine-tune
+#
+# Take a pre-trained network and a new task. Three strategies (the handout's figure is missing from our
+# copy of the sheet, so we name them here):
+#
+# * **A. Full fine-tuning**: every weight of the network is trained on the new task.
+# * **B. Bottleneck adapters**: the pre-trained weights stay frozen; small two-layer modules
+#   ($d \to b \to d$ with $b \ll d$ and a residual connection) are *inserted* after sub-layers, and only
+#   they (and the task head) are trained.
+# * **C. LoRA** (low-rank adaptation): the pre-trained weight $W$ stays frozen and the layer computes
+#   $x W^\top + \frac{\alpha}{r}\, x A^\top B^\top$ with two small trainable matrices
+#   $A \in \mathbb{R}^{r \times d_{in}}$ and $B \in \mathbb{R}^{d_{out} \times r}$. After training,
+#   $W + \frac{\alpha}{r} B A$ can be *merged* into one matrix of the original shape.
+#
+# **Questions.** Which strategies fit each scenario best? Answer each with a set of letters (several
+# may be right).
+#
+# * **Q1.** The fine-tuned model must be as fast as possible at inference.
+# * **Q2.** You need fine-tuned variants for many different tasks but have little storage space.
+# * **Q3.** You want to fine-tune but have little memory for the parameters' gradients and optimiser
+#   state during training.
+
+# %% nbgrader={"grade": false, "grade_id": "strategy_answers", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+answer_q1 = {"A", "C"}
+answer_q2 = {"B", "C"}
+answer_q3 = {"B", "C"}
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test_strategy_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+"""Q1: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B", "C"}, "answer_q1 must be a set of letters among A, B, C"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+assert type(answer_q1) is set and answer_q1 == {"A", "C"}
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_strategy_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+"""Q2: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B", "C"}, "answer_q2 must be a set of letters among A, B, C"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+assert type(answer_q2) is set and answer_q2 == {"B", "C"}
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_strategy_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+"""Q3: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B", "C"}, "answer_q3 must be a set of letters among A, B, C"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+assert type(answer_q3) is set and answer_q3 == {"B", "C"}
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "strategy_justification", "locked": false, "points": 3.0, "schema_version": 3, "solution": true, "task": false}
+# **Question 2.2 (written).** Justify your answers to Q1-Q3 in one or two sentences each.
+#
+# ### BEGIN SOLUTION
+# *Fast inference:* full fine-tuning keeps the original architecture, and LoRA's update can be merged
+# into $W$ ($W' = W + \frac{\alpha}{r}BA$), so both run exactly as fast as the base model; adapters add
+# extra layers that run one after the other in every block, which costs latency (especially at batch
+# size 1).
+# *Many tasks, little storage:* adapters and LoRA store only their small matrices per task (often well
+# under 1% of the model) next to one shared copy of the frozen base; full fine-tuning needs a complete
+# copy of the model per task.
+# *Little training memory:* with adapters or LoRA only the few new parameters need gradients and Adam's
+# two moment estimates; full fine-tuning needs gradient + two moments for every weight (about four
+# times the model's size in total). Activations still have to be stored for back-propagation in all
+# three, so the saving is in the parameter-related memory.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "lora_ratio_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 2.1 · How many parameters does LoRA train?
+#
+# A full weight matrix $W \in \mathbb{R}^{d_{out} \times d_{in}}$ has $d_{in} d_{out}$ entries. LoRA
+# trains $A$ ($r \times d_{in}$) and $B$ ($d_{out} \times r$) instead. Write `lora_param_ratio(d_in, d_out, r)`
+# returning the ratio *(LoRA's trainable parameters) / (full fine-tuning's parameters)* for one weight
+# matrix (biases ignored), as a float. The handout asks for $W_{in}, W_{out}, R = 200, 50, 5$.
+
+# %% nbgrader={"grade": false, "grade_id": "lora_param_ratio", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def lora_param_ratio(d_in, d_out, r):
+    """Trainable parameters of a rank-r LoRA update over those of the full d_out x d_in matrix.
+
+    Example: lora_param_ratio(4, 4, 1) -> 8 / 16 = 0.5
+    """
+    ### BEGIN SOLUTION
+    return r * (d_in + d_out) / (d_in * d_out)
+    ### END SOLUTION
+
+
+print(f"LoRA / full for 200, 50, 5: {lora_param_ratio(200, 50, 5)}")
+
+# %% nbgrader={"grade": true, "grade_id": "test_lora_param_ratio", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the LoRA parameter ratio on a small case."""
+_got = lora_param_ratio(4, 4, 1)
+assert abs(_got - 0.5) < 1e-12, f"d_in = d_out = 4, r = 1: A and B hold 4 + 4 = 8 numbers, W holds 16; expected 0.5, got {_got}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+for _d_in, _d_out, _r in [(200, 50, 5), (768, 768, 8), (3, 1000, 2), (1, 1, 1), (4096, 11008, 64)]:
+    _got = lora_param_ratio(_d_in, _d_out, _r)
+    _want = _r * (_d_in + _d_out) / (_d_in * _d_out)
+    assert isinstance(_got, (int, float)) and abs(float(_got) - _want) < 1e-12 * max(1.0, _want), f"wrong ratio for d_in={_d_in}, d_out={_d_out}, r={_r}"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "count_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 3 · Counting what is trained
+#
+# In PyTorch a parameter is trained when its `requires_grad` flag is `True`; freezing a part of a model
+# means switching the flag off (`p.requires_grad_(False)`). Write `count_trainable_parameters(model)`
+# returning the number of trainable **numbers** (not tensors) in an `nn.Module`. A parameter that two
+# modules share (tied weights) counts once.
+
+# %% nbgrader={"grade": false, "grade_id": "count_trainable_parameters", "locked": false, "schema_version": 3, "solution": true, "task": false}
+import torch
+from torch import nn
+
+
+def count_trainable_parameters(model):
+    """Number of scalar parameters of `model` with requires_grad=True (shared tensors counted once).
+
+    Example: count_trainable_parameters(nn.Linear(3, 2)) -> 3 * 2 + 2 = 8
+    """
+    ### BEGIN SOLUTION
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_count_trainable_parameters", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the count on a small model with a frozen layer."""
+_model = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 5))
+assert count_trainable_parameters(_model) == 8 + 15, f"expected 8 + 15 = 23, got {count_trainable_parameters(_model)}"
+_model[0].requires_grad_(False)
+assert count_trainable_parameters(_model) == 15, f"after freezing the first layer expected 15, got {count_trainable_parameters(_model)}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import torch
+from torch import nn
+
+_g = torch.Generator().manual_seed(0)
+for _trial in range(5):
+    _sizes = torch.randint(1, 40, (4,), generator=_g).tolist()
+    _emb = nn.Embedding(_sizes[0], _sizes[1])
+    _body = nn.Sequential(nn.Linear(_sizes[1], _sizes[2]), nn.Tanh(), nn.Linear(_sizes[2], _sizes[3], bias=_trial % 2 == 0), nn.LayerNorm(_sizes[3]))
+    _head = nn.Linear(_sizes[3], _sizes[0], bias=False)
+    _model = nn.ModuleDict({"emb": _emb, "body": _body, "head": _head})
+    if _trial >= 2:
+        _model["body"][0].weight.requires_grad_(False)
+    if _trial >= 3 and _sizes[3] == _sizes[1]:
+        _head.weight = _emb.weight  # tied weights count once
+    _got = count_trainable_parameters(_model)
+    _seen, _want = set(), 0
+    for _p in _model.parameters():
+        if id(_p) not in _seen and _p.requires_grad:
+            _seen.add(id(_p))
+            _want += _p.numel()
+    assert int(_got) == _got and int(_got) == _want, f"wrong count for model {_trial}: got {_got}"
+_frozen = nn.Linear(7, 3).requires_grad_(False)
+assert count_trainable_parameters(_frozen) == 0, "a fully frozen model trains 0 parameters"
+_tied = nn.Module()
+_tied.a = nn.Linear(5, 5)
+_tied.b = nn.Linear(5, 5)
+_tied.b.weight = _tied.a.weight
+assert count_trainable_parameters(_tied) == 25 + 5 + 5, "a shared weight counts once"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "lora_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4 · LoRA: a frozen layer plus a low-rank update
+#
+# LoRA (Hu et al., 2021) starts from the observation that the change a fine-tuning run makes to a
+# weight matrix, $\Delta W$, tends to have a low *intrinsic rank*. So it learns $\Delta W = B A$ directly,
+# with $A \in \mathbb{R}^{r \times d_{in}}$, $B \in \mathbb{R}^{d_{out} \times r}$ and a small rank $r$:
+#
+# $$h = x W^\top + b + \frac{\alpha}{r}\; x A^\top B^\top .$$
+#
+# * The base layer ($W$ and $b$) is **frozen**; only $A$ and $B$ are trained.
+# * $A$ starts random (e.g. `nn.init.kaiming_uniform_(A, a=5 ** 0.5)` as in `nn.Linear`, or small normal
+#   values) and **$B$ starts at zero**, so $BA = 0$ and the model is exactly the pre-trained one at step 0.
+#   (If both were zero, no gradient would ever reach either of them.)
+# * The update is scaled by $\alpha / r$: with this scaling one can change $r$ without re-tuning the
+#   learning rate much.
+# * For inference, `merge()` folds the update into one ordinary layer, $W' = W + \frac{\alpha}{r} B A$,
+#   which is as fast as the original.
+#
+# Write the class `LoRALinear(base, r, alpha)`:
+# * keep the given `nn.Linear` as `self.base` and freeze its weight and bias;
+# * create `self.A` with shape `(r, base.in_features)` and `self.B` with shape `(base.out_features, r)` as
+#   `nn.Parameter`s with the dtype and device of `base.weight`, initialised as above; store
+#   `self.scaling = alpha / r`;
+# * `forward(x)` works for inputs of shape `(..., in_features)`;
+# * `merge()` returns a **new** `nn.Linear` (same bias) computing the same function, and leaves the
+#   `LoRALinear` unchanged.
+
+# %% nbgrader={"grade": false, "grade_id": "lora_linear", "locked": false, "schema_version": 3, "solution": true, "task": false}
+import math
+
+
+class LoRALinear(nn.Module):
+    """A frozen nn.Linear plus a trainable low-rank update (alpha / r) * B A.
+
+    Example: LoRALinear(nn.Linear(16, 8), r=2, alpha=4) trains 2 * 16 + 8 * 2 = 48 numbers
+    and computes exactly the base layer until B moves away from zero.
+    """
+
+    def __init__(self, base: nn.Linear, r, alpha):
+        super().__init__()
+        ### BEGIN SOLUTION
+        self.base = base
+        self.base.requires_grad_(False)
+        self.r = r
+        self.scaling = alpha / r
+        factory = {"dtype": base.weight.dtype, "device": base.weight.device}
+        self.A = nn.Parameter(torch.empty(r, base.in_features, **factory))
+        self.B = nn.Parameter(torch.zeros(base.out_features, r, **factory))
+        nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))
+        ### END SOLUTION
+
+    def forward(self, x):
+        ### BEGIN SOLUTION
+        update = (x @ self.A.T) @ self.B.T  # (..., d_in) x (d_in, r) -> (..., r); x (r, d_out) -> (..., d_out)
+        return self.base(x) + self.scaling * update
+        ### END SOLUTION
+
+    def merge(self):
+        """A new nn.Linear with weight W + (alpha / r) B A and the base bias."""
+        ### BEGIN SOLUTION
+        merged = nn.Linear(self.base.in_features, self.base.out_features, bias=self.base.bias is not None,
+                           dtype=self.base.weight.dtype, device=self.base.weight.device)
+        with torch.no_grad():
+            merged.weight.copy_(self.base.weight + self.scaling * self.B @ self.A)  # (d_out, r) x (r, d_in)
+            if self.base.bias is not None:
+                merged.bias.copy_(self.base.bias)
+        return merged
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_init", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check that a fresh LoRALinear computes exactly its base layer and trains only A and B."""
+torch.manual_seed(0)
+_base = nn.Linear(6, 4)
+_lora = LoRALinear(_base, r=2, alpha=4)
+assert tuple(_lora.A.shape) == (2, 6), f"A should have shape (r, in_features) = (2, 6), got {tuple(_lora.A.shape)}"
+assert tuple(_lora.B.shape) == (4, 2), f"B should have shape (out_features, r) = (4, 2), got {tuple(_lora.B.shape)}"
+_x = torch.randn(3, 6)
+assert torch.allclose(_lora(_x), _base(_x)), "at initialisation the LoRA layer must compute exactly the base layer (is B zero?)"
+_trainable = sorted(n for n, p in _lora.named_parameters() if p.requires_grad)
+assert _trainable == ["A", "B"], f"only A and B may be trainable, found {_trainable}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import torch
+from torch import nn
+
+
+def _close(got, want, tol=1e-5):
+    """Same shape and entries within tol, compared in plain Python."""
+    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().reshape(-1).tolist(), want.detach().reshape(-1).tolist())))
+
+
+for _seed, (_d_in, _d_out, _r, _alpha, _bias, _lead) in enumerate([(6, 4, 2, 4, True, (3,)), (17, 5, 3, 1, False, (2, 7)), (1, 9, 1, 8, True, (1,)), (33, 33, 8, 16, True, (4, 1, 2))]):
+    torch.manual_seed(100 + _seed)
+    _base = nn.Linear(_d_in, _d_out, bias=_bias)
+    _W = _base.weight.detach().clone()
+    _b = None if _base.bias is None else _base.bias.detach().clone()
+    _lora = LoRALinear(_base, _r, _alpha)
+    _x = torch.randn(*_lead, _d_in)
+    _got = _lora(_x.clone())
+    _want = _x @ _W.T + (0 if _b is None else _b)
+    assert _close(_got, _want), f"a fresh LoRALinear({_d_in}->{_d_out}, r={_r}) must compute the base layer"
+    assert tuple(_lora.A.shape) == (_r, _d_in) and tuple(_lora.B.shape) == (_d_out, _r), "A must be (r, in_features) and B (out_features, r)"
+    assert all(v == 0.0 for v in _lora.B.detach().reshape(-1).tolist()), "B must start at zero"
+    assert any(v != 0.0 for v in _lora.A.detach().reshape(-1).tolist()), "A must start random (not zero), or no gradient reaches B"
+    _trainable = sorted(n for n, p in _lora.named_parameters() if p.requires_grad)
+    assert _trainable == ["A", "B"], f"only A and B may be trainable, found {_trainable}"
+    assert _lora.base is _base, "keep the given layer as self.base"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_gradients", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check that back-propagation reaches A and B and leaves the base layer alone."""
+torch.manual_seed(1)
+_lora = LoRALinear(nn.Linear(5, 3), r=2, alpha=2)
+_lora(torch.randn(4, 5)).pow(2).sum().backward()
+assert _lora.base.weight.grad is None, "the frozen base weight must not receive a gradient"
+assert _lora.B.grad is not None and _lora.B.grad.abs().sum() > 0, "B must receive a non-zero gradient (is A random?)"
+assert _lora.A.grad is not None, "A must receive a gradient (it is zero at step 0 because B = 0; that is fine)"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import torch
+from torch import nn
+
+for _seed, (_d_in, _d_out, _r, _alpha) in enumerate([(5, 3, 2, 2), (12, 7, 4, 8), (3, 3, 1, 1)]):
+    torch.manual_seed(200 + _seed)
+    _base = nn.Linear(_d_in, _d_out)
+    _lora = LoRALinear(_base, _r, _alpha)
+    _opt = torch.optim.SGD([p for p in _lora.parameters() if p.requires_grad], lr=0.1)
+    _W0, _b0 = _base.weight.detach().clone().tolist(), _base.bias.detach().clone().tolist()
+    _x, _y = torch.randn(6, _d_in), torch.randn(6, _d_out)
+    for _step in range(3):
+        _opt.zero_grad()
+        ((_lora(_x) - _y) ** 2).mean().backward()
+        assert _base.weight.grad is None and _base.bias.grad is None, "no gradient may reach the base weight or bias"
+        assert _lora.A.grad is not None and _lora.B.grad is not None, "A and B must receive gradients"
+        assert any(v != 0.0 for v in _lora.B.grad.reshape(-1).tolist()), "B must receive a non-zero gradient"
+        if _step > 0:
+            assert any(v != 0.0 for v in _lora.A.grad.reshape(-1).tolist()), "once B has moved, A must receive a non-zero gradient"
+        _opt.step()
+    assert _base.weight.detach().tolist() == _W0 and _base.bias.detach().tolist() == _b0, "training must leave the base layer unchanged"
+    _trainable = [p for p in _lora.parameters() if p.requires_grad]
+    assert sum(p.numel() for p in _trainable) == _r * (_d_in + _d_out), "exactly r (d_in + d_out) numbers are trainable"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_scaling", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the output once B is non-zero: base output plus (alpha / r) x A^T B^T."""
+torch.manual_seed(2)
+_base = nn.Linear(4, 3)
+_lora = LoRALinear(_base, r=2, alpha=8)
+with torch.no_grad():
+    _lora.A.copy_(torch.ones(2, 4))
+    _lora.B.copy_(torch.ones(3, 2))
+_x = torch.ones(1, 4)
+_expected = _base(_x) + (8 / 2) * 8.0  # x A^T = [4, 4], then B gives 8 per output, scaled by alpha / r = 4
+assert torch.allclose(_lora(_x), _expected), f"expected {_expected.tolist()}, got {_lora(_x).tolist()} (scaling alpha / r = 4)"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import torch
+from torch import nn
+
+
+def _close(got, want, tol=1e-4):
+    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().reshape(-1).tolist(), want.detach().reshape(-1).tolist())))
+
+
+for _seed, (_d_in, _d_out, _r, _alpha, _bias, _lead) in enumerate([(4, 3, 2, 8, True, (1,)), (10, 6, 3, 1, False, (5,)), (7, 11, 4, 16, True, (2, 3)), (8, 8, 8, 2, True, (6,))]):
+    torch.manual_seed(300 + _seed)
+    _base = nn.Linear(_d_in, _d_out, bias=_bias)
+    _lora = LoRALinear(_base, _r, _alpha)
+    _A, _B = torch.randn(_r, _d_in), torch.randn(_d_out, _r)
+    with torch.no_grad():
+        _lora.A.copy_(_A)
+        _lora.B.copy_(_B)
+    _x = torch.randn(*_lead, _d_in)
+    _got = _lora(_x.clone())
+    _W = _base.weight.detach()
+    _want = _x @ _W.T + (0 if _base.bias is None else _base.bias.detach()) + (_alpha / _r) * (_x @ _A.T @ _B.T)
+    assert _close(_got, _want), f"wrong output for d_in={_d_in}, d_out={_d_out}, r={_r}, alpha={_alpha}"
+    assert abs(float(_lora.scaling) - _alpha / _r) < 1e-12, "self.scaling must be alpha / r"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_merge", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check that merge() gives an nn.Linear with the same outputs."""
+torch.manual_seed(3)
+_lora = LoRALinear(nn.Linear(5, 4), r=2, alpha=3)
+with torch.no_grad():
+    _lora.B.normal_()
+_x = torch.randn(7, 5)
+_merged = _lora.merge()
+assert isinstance(_merged, nn.Linear), f"merge() should return an nn.Linear, got {type(_merged).__name__}"
+assert torch.allclose(_merged(_x), _lora(_x), atol=1e-5), "the merged layer must compute the same outputs"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import torch
+from torch import nn
+
+
+def _close(got, want, tol=1e-4):
+    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().reshape(-1).tolist(), want.detach().reshape(-1).tolist())))
+
+
+for _seed, (_d_in, _d_out, _r, _alpha, _bias) in enumerate([(5, 4, 2, 3, True), (9, 2, 1, 4, False), (6, 13, 3, 12, True), (16, 16, 4, 4, True)]):
+    torch.manual_seed(400 + _seed)
+    _base = nn.Linear(_d_in, _d_out, bias=_bias)
+    _lora = LoRALinear(_base, _r, _alpha)
+    _A, _B = torch.randn(_r, _d_in), torch.randn(_d_out, _r)
+    with torch.no_grad():
+        _lora.A.copy_(_A)
+        _lora.B.copy_(_B)
+    _x = torch.randn(3, _d_in)
+    _before = _lora(_x).detach().clone()
+    _merged = _lora.merge()
+    assert isinstance(_merged, nn.Linear), "merge() must return an nn.Linear"
+    _got_merged = _merged(_x)
+    _got_after = _lora(_x)
+    _W, _b = _base.weight.detach(), None if _base.bias is None else _base.bias.detach()
+    _want_W = _W + (_alpha / _r) * _B @ _A
+    _want = _x @ _want_W.T + (0 if _b is None else _b)
+    assert _close(_got_merged, _want), f"the merged layer computes the wrong function (d_in={_d_in}, d_out={_d_out}, r={_r})"
+    assert _close(_merged.weight.detach(), _want_W), "the merged weight must be W + (alpha / r) B A"
+    assert (_merged.bias is None) == (_b is None), "the merged layer keeps the base bias (or its absence)"
+    assert _close(_got_after, _before), "merge() must not change what the LoRA layer itself computes"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "adapter_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 5 · A bottleneck adapter
+#
+# An adapter (Houlsby et al., 2019) is a small module inserted into a frozen network, typically after a
+# block's attention or feed-forward sub-layer. It projects the hidden state down to a small size $b$,
+# applies a non-linearity and projects back up, and adds the result to its input:
+#
+# $$\mathrm{Adapter}(h) = h + \mathrm{ReLU}(h W_{down}^\top + b_{down})\, W_{up}^\top + b_{up}, \qquad
+#   W_{down} \in \mathbb{R}^{b \times d},\ W_{up} \in \mathbb{R}^{d \times b}.$$
+#
+# The residual connection matters: if the up-projection starts at **zero** (weight and bias), the adapter
+# is the identity at the start and the network begins exactly where pre-training left it.
+#
+# Write `Adapter(d_model, bottleneck)` with two `nn.Linear` layers named `down` ($d \to b$) and `up`
+# ($b \to d$), the up-projection's weight and bias set to zero, ReLU in between, and the residual.
+
+# %% nbgrader={"grade": false, "grade_id": "adapter", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class Adapter(nn.Module):
+    """Bottleneck adapter h + up(relu(down(h))), the identity at initialisation.
+
+    Example: Adapter(16, 4) has 16 * 4 + 4 + 4 * 16 + 16 = 148 parameters.
+    """
+
+    def __init__(self, d_model, bottleneck):
+        super().__init__()
+        ### BEGIN SOLUTION
+        self.down = nn.Linear(d_model, bottleneck)
+        self.up = nn.Linear(bottleneck, d_model)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+        ### END SOLUTION
+
+    def forward(self, h):
+        ### BEGIN SOLUTION
+        return h + self.up(torch.relu(self.down(h)))  # (..., d) -> (..., b) -> (..., d)
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_adapter", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the adapter's size, that it starts as the identity, and its output once trained."""
+torch.manual_seed(4)
+_adapter = Adapter(16, 4)
+assert count_trainable_parameters(_adapter) == 148, f"Adapter(16, 4) should have 148 parameters, got {count_trainable_parameters(_adapter)}"
+_h = torch.randn(2, 5, 16)
+assert torch.allclose(_adapter(_h), _h), "a fresh adapter must return its input unchanged (zero up-projection + residual)"
+with torch.no_grad():
+    _adapter.up.weight.fill_(1.0)
+_manual = _h + torch.relu(_adapter.down(_h)) @ torch.ones(4, 16) + _adapter.up.bias
+assert torch.allclose(_adapter(_h), _manual, atol=1e-5), "with W_up = 1 the output should be h + relu(down(h)) W_up^T + b_up"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import torch
+from torch import nn
+
+
+def _close(got, want, tol=1e-4):
+    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().reshape(-1).tolist(), want.detach().reshape(-1).tolist())))
+
+
+for _seed, (_d, _b, _lead) in enumerate([(16, 4, (2, 5)), (7, 3, (1,)), (10, 1, (3, 1, 2)), (5, 12, (4,))]):
+    torch.manual_seed(500 + _seed)
+    _adapter = Adapter(_d, _b)
+    _h = torch.randn(*_lead, _d)
+    _got0 = _adapter(_h.clone())
+    assert _close(_got0, _h), f"Adapter({_d}, {_b}) must be the identity at initialisation"
+    _n = sum(p.numel() for p in _adapter.parameters() if p.requires_grad)
+    assert _n == 2 * _d * _b + _d + _b, f"Adapter({_d}, {_b}) must have 2 d b + d + b trainable parameters"
+    assert isinstance(_adapter.down, nn.Linear) and isinstance(_adapter.up, nn.Linear), "use nn.Linear layers named down and up"
+    assert (_adapter.down.in_features, _adapter.down.out_features, _adapter.up.in_features, _adapter.up.out_features) == (_d, _b, _b, _d), "down maps d -> b and up maps b -> d"
+    with torch.no_grad():
+        _adapter.up.weight.normal_()
+        _adapter.up.bias.normal_()
+    _got = _adapter(_h.clone())
+    _Wd, _bd = _adapter.down.weight.detach(), _adapter.down.bias.detach()
+    _Wu, _bu = _adapter.up.weight.detach(), _adapter.up.bias.detach()
+    _want = _h + torch.clamp(_h @ _Wd.T + _bd, min=0.0) @ _Wu.T + _bu
+    assert _close(_got, _want), f"Adapter({_d}, {_b}) computes the wrong function once the up-projection is non-zero"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "prefix_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 6 · Prefix-tuning: extra keys and values
+#
+# Prefix-tuning (Li and Liang, 2021) leaves every weight of the network frozen and instead learns, for
+# each attention layer, $p$ extra **key** vectors $P_k \in \mathbb{R}^{p \times d_k}$ and **value** vectors
+# $P_v \in \mathbb{R}^{p \times d_v}$ that are put in front of the keys and values the tokens produce.
+# Every token can attend to these "virtual tokens" as if a prompt preceded the input, but they are free
+# vectors, not embeddings of real words. The queries still come only from the real tokens, so the
+# output keeps one row per token:
+#
+# $$Q = X W_q,\quad K = \begin{bmatrix} P_k \\ X W_k \end{bmatrix},\quad V = \begin{bmatrix} P_v \\ X W_v \end{bmatrix},\quad
+#   \mathrm{out} = \mathrm{softmax}\!\Big(\frac{Q K^\top}{\sqrt{d_k}}\Big) V .$$
+#
+# Write `prefix_attention(X, W_q, W_k, W_v, P_k, P_v)` for torch tensors $X$ of shape $(n, d)$,
+# $W_q, W_k$ of shape $(d, d_k)$, $W_v$ of shape $(d, d_v)$, $P_k$ of shape $(p, d_k)$ and $P_v$ of shape
+# $(p, d_v)$. Return `(output, weights)` with shapes $(n, d_v)$ and $(n, p + n)$, the prefix columns
+# first. No mask; $p = 0$ must give ordinary self-attention.
+
+# %% nbgrader={"grade": false, "grade_id": "prefix_attention", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def prefix_attention(X, W_q, W_k, W_v, P_k, P_v):
+    """Single-head self-attention whose keys and values are preceded by learned prefixes.
+
+    Example: with p = 2 prefix vectors and n = 3 tokens, weights has shape (3, 5) and
+    weights[:, :2] is how much each token reads from the prefix.
+    """
+    ### BEGIN SOLUTION
+    Q = X @ W_q  # (n, d) x (d, d_k) -> (n, d_k)
+    K = torch.cat([P_k, X @ W_k], dim=0)  # (p + n, d_k)
+    V = torch.cat([P_v, X @ W_v], dim=0)  # (p + n, d_v)
+    scores = Q @ K.T / math.sqrt(Q.shape[-1])  # (n, d_k) x (d_k, p + n) -> (n, p + n)
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ V, weights  # (n, p + n) x (p + n, d_v) -> (n, d_v)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_prefix_attention", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+"""Check prefix attention on a small example: shapes, rows summing to one, and p = 0."""
+torch.manual_seed(5)
+_X, _Wq, _Wk, _Wv = torch.randn(3, 4), torch.randn(4, 2), torch.randn(4, 2), torch.randn(4, 5)
+_Pk, _Pv = torch.randn(2, 2), torch.randn(2, 5)
+_out, _w = prefix_attention(_X, _Wq, _Wk, _Wv, _Pk, _Pv)
+assert tuple(_out.shape) == (3, 5), f"expected an output of shape (n, d_v) = (3, 5), got {tuple(_out.shape)}"
+assert tuple(_w.shape) == (3, 5), f"expected weights of shape (n, p + n) = (3, 5), got {tuple(_w.shape)}"
+assert torch.allclose(_w.sum(dim=-1), torch.ones(3)), f"each row of weights must sum to 1, got {_w.sum(dim=-1).tolist()}"
+_out0, _w0 = prefix_attention(_X, _Wq, _Wk, _Wv, torch.zeros(0, 2), torch.zeros(0, 5))
+_plain = torch.softmax((_X @ _Wq) @ (_X @ _Wk).T / 2 ** 0.5, dim=-1) @ (_X @ _Wv)
+assert torch.allclose(_out0, _plain, atol=1e-5), "with an empty prefix the result must be ordinary self-attention"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def _close(got, want, tol=1e-4):
+    return (type(got) is torch.Tensor and tuple(got.shape) == tuple(want.shape)
+            and all(abs(a - b) <= tol * (1.0 + abs(b)) for a, b in zip(got.detach().reshape(-1).tolist(), want.detach().reshape(-1).tolist())))
+
+
+def _reference(X, W_q, W_k, W_v, P_k, P_v):
+    Q = (X @ W_q).tolist()
+    K = P_k.tolist() + (X @ W_k).tolist()
+    V = P_v.tolist() + (X @ W_v).tolist()
+    d_k = W_q.shape[1]
+    out, weights = [], []
+    for q in Q:
+        s = [sum(a * b for a, b in zip(q, k)) / math.sqrt(d_k) for k in K]
+        top = max(s)
+        e = [math.exp(v - top) for v in s]
+        z = sum(e)
+        w = [v / z for v in e]
+        weights.append(w)
+        out.append([sum(w[j] * V[j][c] for j in range(len(V))) for c in range(len(V[0]))])
+    return torch.tensor(out), torch.tensor(weights)
+
+
+for _seed, (_n, _d, _dk, _dv, _p) in enumerate([(3, 4, 2, 5, 2), (1, 3, 3, 3, 1), (6, 5, 7, 2, 4), (4, 8, 3, 3, 0), (2, 6, 4, 1, 9)]):
+    _g = torch.Generator().manual_seed(600 + _seed)
+    _X, _Wq, _Wk, _Wv = (torch.randn(*s, generator=_g) for s in ((_n, _d), (_d, _dk), (_d, _dk), (_d, _dv)))
+    _Pk, _Pv = torch.randn(_p, _dk, generator=_g) * 2, torch.randn(_p, _dv, generator=_g)
+    _out, _w = prefix_attention(_X.clone(), _Wq.clone(), _Wk.clone(), _Wv.clone(), _Pk.clone(), _Pv.clone())
+    _ref_out, _ref_w = _reference(_X, _Wq, _Wk, _Wv, _Pk, _Pv)
+    assert _close(_w, _ref_w), f"wrong weights for n={_n}, d={_d}, d_k={_dk}, d_v={_dv}, p={_p}"
+    assert _close(_out, _ref_out), f"wrong output for n={_n}, d={_d}, d_k={_dk}, d_v={_dv}, p={_p}"
+    _K = torch.cat([_Pk, _X @ _Wk])
+    _V = torch.cat([_Pv, _X @ _Wv])
+    _torch_out = F.scaled_dot_product_attention((_X @ _Wq)[None], _K[None], _V[None])[0]
+    assert _close(_out, _torch_out), "the output disagrees with torch's scaled_dot_product_attention over [P_k; X W_k], [P_v; X W_v]"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "layer_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 7 · What each method changes inside one layer
+#
+# The PEFT handout gives a tiny encoder layer: three tokens *hello*, *world*, *!* with 3-dimensional
+# vectors, single-head attention with $W_q, W_k, W_v$, a ReLU feed-forward layer $W_1, W_2$, no biases
+# and no layer normalisation. With the row-vector convention ($Q = X W_q$) and residual connections,
+#
+# $$Z = \mathrm{softmax}\!\Big(\frac{(X W_q)(X W_k)^\top}{\sqrt 3}\Big) X W_v,\qquad H = X + Z,\qquad
+#   \mathrm{out} = H + \mathrm{ReLU}(H W_1)\, W_2 .$$
+#
+# The cell below computes the layer with **your** `prefix_attention` (an empty prefix is plain attention)
+# and compares it with the handout's worked answer. The handout's numbers agree with ours only to about
+# $10^{-3}$ (e.g. 14.9026 against 14.9017): it rounded intermediate results to four decimals.
+# Then it applies each method in turn:
+#
+# 1. **LoRA** on $W_q, W_k, W_v$ (rank 1, $\alpha = 1$): at initialisation nothing changes; after
+#    "training" (here: given values for $A$ and $B$) each projection becomes $W + \frac{\alpha}{r}(BA)^\top$
+#    in the row convention. Merged or not, the numbers are the same.
+# 2. **Prefix-tuning** with $p = 2$ prefix keys and values: every token now spreads its attention over
+#    five positions, two of which are the prefix.
+# 3. **A bottleneck adapter** ($d = 3$, $b = 1$) after the feed-forward sub-layer: the output is moved by
+#    $\mathrm{ReLU}(\mathrm{out}\, W_{down}^\top + b_{down}) W_{up}^\top + b_{up}$; at initialisation it is the identity.
+#
+# The widget at the end shows the attention weights of the plain, LoRA and prefix versions: pick one
+# in the dropdown (the adapter leaves attention alone).
+
+# %% nbgrader={"grade": false, "grade_id": "layer_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+torch.set_printoptions(precision=4, sci_mode=False)
+tokens_003 = ["hello", "world", "!"]
+X_003 = torch.tensor([[0.8109, -0.9391, 0.2519], [2.1968, 0.4785, 1.5207], [-0.3264, 0.1585, 0.8469]])
+W_q_003 = torch.tensor([[0.8571, 0.1942, -1.1185], [1.6184, -0.2665, -0.9808], [-1.2820, -0.1892, 0.7269]])
+W_k_003 = torch.tensor([[0.2176, -0.2462, 0.0557], [0.6926, -2.0236, -0.2968], [-0.6658, -2.5785, -0.4534]])
+W_v_003 = torch.tensor([[-0.2016, 1.4234, -0.1733], [1.3098, -0.4815, 0.0123], [0.1350, 0.3998, 0.4573]])
+W_1_003 = torch.tensor([[0.5325, 0.7081, -1.1454], [0.5511, 0.6274, -0.8078], [1.0224, 0.4148, -0.4800]])
+W_2_003 = torch.tensor([[-1.3081, 1.9878, 2.6332], [2.6049, 0.9369, -0.9614], [0.2293, 0.3262, 0.7968]])
+handout_output_003 = torch.tensor([[0.5448, 2.3451, 1.7216], [6.6879, 14.9026, 9.7301], [0.5152, 7.0498, 4.9465]])
+
+
+def encoder_layer_003(X, W_q, W_k, W_v, P_k=None, P_v=None, adapter=None):
+    """The handout's encoder layer (residuals, no norm, no bias); optional prefix and adapter."""
+    if P_k is None:
+        P_k, P_v = X.new_zeros(0, W_k.shape[1]), X.new_zeros(0, W_v.shape[1])
+    Z, weights = prefix_attention(X, W_q, W_k, W_v, P_k, P_v)  # (n, d), (n, p + n)
+    H = X + Z
+    out = H + torch.relu(H @ W_1_003) @ W_2_003  # (n, d) x (d, d) -> (n, d)
+    if adapter is not None:
+        out = adapter(out)
+    return out, weights
+
+
+def as_linear(W):
+    """An nn.Linear (no bias) computing X @ W, i.e. with weight W^T."""
+    layer = nn.Linear(W.shape[0], W.shape[1], bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(W.T)
+    return layer
+
+
+with torch.no_grad():
+    plain_out, plain_w = encoder_layer_003(X_003, W_q_003, W_k_003, W_v_003)
+    print("plain layer output:\n", plain_out)
+    print("largest difference from the handout's answer:", float((plain_out - handout_output_003).abs().max()))
+
+    # 1. LoRA on W_q, W_k, W_v
+    torch.manual_seed(0)
+    loras = [LoRALinear(as_linear(W), r=1, alpha=1) for W in (W_q_003, W_k_003, W_v_003)]
+    at_init = encoder_layer_003(X_003, *[lo.merge().weight.T for lo in loras])[0]
+    print("\nLoRA at initialisation changes the output by", float((at_init - plain_out).abs().max()))
+    for lo, a, b in zip(loras, ([1.0, 0.0, -1.0], [0.5, 0.5, 0.0], [0.0, 1.0, 1.0]), ([0.2, 0.0, -0.1], [0.0, 0.3, 0.0], [0.1, 0.1, 0.1])):
+        lo.A.copy_(torch.tensor([a]))
+        lo.B.copy_(torch.tensor(b)[:, None])
+    lora_out, lora_w = encoder_layer_003(X_003, *[lo.merge().weight.T for lo in loras])
+    unmerged_Q = loras[0](X_003)
+    print("LoRA after training: output\n", lora_out)
+    print("merged and unmerged W_q give the same queries:", bool(torch.allclose(unmerged_Q, X_003 @ loras[0].merge().weight.T, atol=1e-6)))
+
+    # 2. prefix-tuning with two virtual tokens
+    P_k_003 = torch.tensor([[1.0, -1.0, 0.5], [-0.5, 0.0, 1.0]])
+    P_v_003 = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, -1.0]])
+    prefix_out, prefix_w = encoder_layer_003(X_003, W_q_003, W_k_003, W_v_003, P_k_003, P_v_003)
+    print("\nprefix-tuning: attention weights (columns: prefix 1, prefix 2, hello, world, !)\n", prefix_w)
+    print("output\n", prefix_out)
+
+    # 3. a bottleneck adapter after the feed-forward sub-layer
+    torch.manual_seed(0)
+    adapter_003 = Adapter(3, 1)
+    print("\nadapter at initialisation changes the output by",
+          float((encoder_layer_003(X_003, W_q_003, W_k_003, W_v_003, adapter=adapter_003)[0] - plain_out).abs().max()))
+    adapter_003.down.weight.copy_(torch.tensor([[0.2, 0.1, -0.1]]))
+    adapter_003.down.bias.zero_()
+    adapter_003.up.weight.copy_(torch.tensor([[0.1], [-0.2], [0.05]]))
+    print("adapter after training: output\n", encoder_layer_003(X_003, W_q_003, W_k_003, W_v_003, adapter=adapter_003)[0])
+
+from tfscourse.widgets import AttentionMap, show_attention
+
+layer_explorer = show_attention(
+    {
+        "plain attention": AttentionMap(plain_w.numpy(), tokens_003),
+        "LoRA on W_q, W_k, W_v": AttentionMap(lora_w.numpy(), tokens_003),
+        "prefix-tuning (2 virtual tokens)": AttentionMap(prefix_w.numpy(), tokens_003, ["P1", "P2"] + tokens_003),
+    },
+    title="Seed-003 encoder layer",
+)
+
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "layer_changes", "locked": false, "points": 3.0, "schema_version": 3, "solution": true, "task": false}
+# **Question 7.1.** For this layer, say precisely what changes in the computation (which matrices or
+# vectors are added, which shapes change, which numbers are trained, what happens at inference) when you
+# apply (a) prefix-tuning, (b) a bottleneck adapter after the feed-forward layer, (c) LoRA on
+# $W_q, W_k, W_v$.
+#
+# ### BEGIN SOLUTION
+# (a) *Prefix-tuning:* $p$ trained vectors are prepended to the keys and to the values:
+# $K = [P_k; XW_k] \in \mathbb{R}^{(p+3) \times 3}$, $V = [P_v; XW_v]$; the queries are unchanged, the score
+# matrix grows from $3 \times 3$ to $3 \times (p+3)$ and each token's attention mass is shared with the
+# prefix, so $Z$ (and everything after it) changes. Trained: $2 \cdot p \cdot 3$ numbers per layer; at
+# inference the prefix makes every attention call a little longer (and uses up context).
+# (b) *Adapter:* attention and feed-forward are untouched; after the feed-forward sub-layer the output
+# goes through $h \mapsto h + \mathrm{ReLU}(h W_{down}^\top + b_{down}) W_{up}^\top + b_{up}$ with
+# $W_{down} \in \mathbb{R}^{b \times 3}$, $W_{up} \in \mathbb{R}^{3 \times b}$. Trained: $2 \cdot 3b + b + 3$
+# numbers; at inference it is an extra, sequential layer (a little more latency), and it cannot be merged
+# because of the non-linearity.
+# (c) *LoRA:* each projection $X W$ becomes $X W + \frac{\alpha}{r} X A^\top B^\top$, i.e. the weight becomes
+# $W + \frac{\alpha}{r}(BA)^\top$ (row convention); with $r = 1$ that is $3 + 3 = 6$ trained numbers per
+# matrix instead of 9. Shapes of $Q, K, V$ and of the scores are unchanged; at initialisation ($B = 0$) the
+# layer computes exactly the original numbers; after training the update can be merged into $W_q, W_k, W_v$,
+# so inference costs exactly what the original layer costs.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "head_count_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 8 · Counting parameters: check the handout's claims
+#
+# One of the handouts fine-tunes a model with hidden size $d$ on a yes/no task (2 labels) and reports:
+#
+# * **head-only fine-tuning** trains "$2d + 2$" parameters;
+# * **prefix-tuning** "that appends trainable prefix embeddings of length 128" trains "$130d + 2$".
+#
+# Write `head_only_param_count(d, num_labels)`: the parameters of a single linear classification head
+# (weights and biases) on top of a frozen model with hidden size $d$.
+#
+# Then write `prefix_tuning_param_count(d, prefix_len, num_layers, num_labels)`: prefix-tuning as in
+# section 6 (Li and Liang), where **every** one of the `num_layers` attention layers gets its own
+# `prefix_len` key vectors and `prefix_len` value vectors of size $d$ (count the prefixes of all heads
+# together: a layer's keys have size $d$ in total), plus the same linear head, which is trained too.
+
+# %% nbgrader={"grade": false, "grade_id": "head_only_param_count", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def head_only_param_count(d, num_labels):
+    """Weights and biases of a linear head from hidden size d to num_labels. Example: (768, 2) -> 1538."""
+    ### BEGIN SOLUTION
+    return d * num_labels + num_labels
+    ### END SOLUTION
+
+
+def prefix_tuning_param_count(d, prefix_len, num_layers, num_labels):
+    """Prefix keys and values of every layer plus the linear head. Example: (4, 1, 1, 2) -> 8 + 10 = 18."""
+    ### BEGIN SOLUTION
+    return 2 * num_layers * prefix_len * d + head_only_param_count(d, num_labels)
+    ### END SOLUTION
+
+
+print("head only, d = 768, 2 labels:", head_only_param_count(768, 2))
+print("prefix-tuning, d = 768, 128 vectors, 12 layers, 2 labels:", prefix_tuning_param_count(768, 128, 12, 2))
+
+# %% nbgrader={"grade": true, "grade_id": "test_head_only_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the head's parameter count on two small cases."""
+assert head_only_param_count(4, 2) == 10, f"d = 4, 2 labels: 8 weights + 2 biases = 10, got {head_only_param_count(4, 2)}"
+assert head_only_param_count(5, 3) == 18, f"d = 5, 3 labels: 15 weights + 3 biases = 18, got {head_only_param_count(5, 3)}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import random
+
+import torch
+from torch import nn
+
+_rng = random.Random(8)
+for _ in range(8):
+    _d, _L = _rng.randint(1, 2048), _rng.randint(1, 50)
+    _got = head_only_param_count(_d, _L)
+    _want = sum(p.numel() for p in nn.Linear(_d, _L).parameters())
+    assert int(_got) == _got and int(_got) == _want, f"wrong count for d={_d}, num_labels={_L}"
+assert head_only_param_count(768, 2) == 2 * 768 + 2
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_prefix_tuning_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+"""Check the prefix-tuning count on a small case."""
+assert prefix_tuning_param_count(4, 1, 1, 2) == 18, f"one layer, one key and one value of size 4, head 4 * 2 + 2: 18, got {prefix_tuning_param_count(4, 1, 1, 2)}"
+### BEGIN HIDDEN TESTS
+from builtins import abs, all, any, bool, dict, enumerate, float, int, isinstance, len, list, map, max, min, range, round, set, sorted, str, sum, tuple, type, zip  # the real built-ins
+import random
+
+_rng = random.Random(9)
+for _ in range(8):
+    _d, _p, _n, _L = _rng.randint(1, 1024), _rng.randint(1, 200), _rng.randint(1, 48), _rng.randint(1, 10)
+    _got = prefix_tuning_param_count(_d, _p, _n, _L)
+    _want = 2 * _n * _p * _d + _d * _L + _L
+    assert int(_got) == _got and int(_got) == _want, f"wrong count for d={_d}, prefix_len={_p}, num_layers={_n}, num_labels={_L}"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "handout_counts", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question 8.1.** Are the handout's "$2d + 2$" and "$130d + 2$" right? Say under which reading each holds,
+# and give the correct count for prefix-tuning with 128 vectors on a 12-layer model (e.g. BERT-base).
+#
+# ### BEGIN SOLUTION
+# "$2d + 2$" is right for 2 labels and a single linear head: $2d$ weights (one row of $d$ per label, not
+# "2d for the number of labels") plus 2 biases; in general it is $d \cdot L + L$. It is wrong if the head
+# has more layers (RoBERTa's classification head adds a $d \times d$ dense layer: $d^2 + 3d + 2$).
+# "$130d + 2$" $= 128d + (2d + 2)$ counts **one** set of 128 vectors at the input (prompt tuning: trainable
+# embeddings put in front of the word embeddings) plus the head. Prefix-tuning in the sense of Li and Liang
+# (and of the PEFT library) trains keys **and** values in **every** layer: $2 \cdot 12 \cdot 128\, d + 2d + 2
+# = 3074d + 2$ for a 12-layer model, i.e. $\approx 2.4$M parameters for $d = 768$ instead of the handout's
+# $\approx 100$k (and more during training if the prefixes are produced by a re-parametrisation MLP).
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "peft_basics", "locked": false, "points": 3.0, "schema_version": 3, "solution": true, "task": false}
+# ## 9 · Parameter-efficient fine-tuning: the big picture
+#
+# **Question 9.1.** (a) What is the core idea of parameter-efficient fine-tuning (PEFT)? (b) What are its
+# main advantages? (c) What are its possible disadvantages?
+#
+# ### BEGIN SOLUTION
+# (a) Keep the pre-trained weights frozen and train only a small number of new or selected parameters
+# (low-rank updates, inserted adapter layers, prefix vectors, biases, a head), usually well under 1% of
+# the model, that steer the frozen model towards the task.
+# (b) Much less memory for training (no gradients or optimiser states for the frozen weights), a tiny
+# file per task (one shared base model serves many tasks; modules can be swapped or combined, e.g. MAD-X
+# language + task adapters), less overfitting and less catastrophic forgetting on small data because the
+# base stays intact, and often accuracy close to full fine-tuning.
+# (c) Sometimes lower accuracy than full fine-tuning, especially for tasks far from pre-training or with
+# much data; extra hyper-parameters (rank, bottleneck size, prefix length, where to insert, larger
+# learning rates) and sensitivity to them (prefix-tuning in particular is unstable); some methods add
+# inference cost (adapters' extra layers, prefixes lengthen every attention call and take context);
+# forward and backward still go through the whole model, so training compute and activation memory
+# shrink much less than parameter memory.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "peft_comparison", "locked": false, "points": 3.0, "schema_version": 3, "solution": true, "task": false}
+# **Question 9.2.** Compare LoRA, prefix-tuning and adapters along three dimensions: *modelling* (how are
+# the frozen model's representations changed?), *implementation and ease of use*, and *inference*.
+#
+# ### BEGIN SOLUTION
+# *Modelling.* LoRA adds a low-rank term to chosen weight matrices, so it changes the linear maps
+# themselves ($h = x(W + \frac{\alpha}{r}BA)^\top$), in parallel to the frozen path. Prefix-tuning changes
+# no weight: it adds virtual key/value positions, so it changes the hidden states only through what
+# attention reads (each head's output becomes a mix of the original output and a learned prefix
+# direction). Adapters add a small non-linear function in series after sub-layers, modifying the hidden
+# states directly through a residual bottleneck.
+# *Implementation / ease of use.* LoRA: wrap selected `nn.Linear` layers, few hyper-parameters (r,
+# alpha, targets), robust; widely supported. Prefix-tuning: needs access to each attention's keys and
+# values (custom attention code, masks, position handling), is sensitive to initialisation and learning
+# rate (often a re-parametrisation MLP is used) and consumes context length. Adapters: insert modules
+# into every block (needs changing the model's forward), simple and stable to train, easy to stack or
+# compose (e.g. language and task adapters).
+# *Inference.* LoRA can be merged into the weights: zero extra latency (but then one task per merged
+# copy; unmerged, many tasks can share a batch at small cost). Prefix-tuning: no extra weights, but every
+# attention call sees $p$ more keys/values (more compute and memory, shorter usable context). Adapters:
+# extra sequential layers in every block, cannot be merged, adding latency especially at small batch sizes.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "experiment_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 10 · Experiment: one pre-trained GPT, four ways to fine-tune it
+#
+# **The model.** A small GPT from notebook 06 (the course package's reference copy,
+# `tfscourse.unlocked.gpt`, which you get once notebook 06's deadline has passed), pre-trained by
+# next-token prediction on the Python language reference that ships with every Python installation.
+# To keep it cheap, its tokens are lower-cased words, numbers and punctuation marks (a vocabulary of
+# the 2,047 most frequent ones plus `<unk>`, which covers about 98.6% of the text). The first run pre-trains it (about half a minute on a laptop CPU) and caches the weights under
+# `~/.cache/tfscourse`; later runs load them. Pre-training is deterministic: the same settings give the
+# same weights.
+#
+# **The task.** *Which part of the Python reference does a passage come from?* Passages of 32 tokens
+# (a sentence or two) are cut from four topics: the `pdb` **debugger**, the **format-string**
+# mini-language, the **string methods** and the **special method names** of the data model. Only about
+# 32 labelled passages per topic are used for training (labels are scarce, as in the tweets scenario);
+# 64 per topic are held out for testing, and these test passages are **removed from the pre-training
+# text**, so the model has never seen them. Guessing gives 25%. Two topics are about strings, so the
+# task is not trivial.
+#
+# **Four ways** (plus a control):
+# * *full*: every weight of the GPT and a new linear head are trained;
+# * *head only*: the GPT is frozen, only the head ($d \cdot 4 + 4$ numbers) is trained;
+# * *LoRA*: **your** `LoRALinear` (rank 4, $\alpha = 8$) wraps the attention projections `c_attn` and
+#   `c_proj` of every block; LoRA matrices and head are trained;
+# * *prefix*: 8 trainable key and value vectors per head and layer (the multi-head version of your
+#   `prefix_attention`, in `tfscourse.finetune.PrefixCausalSelfAttention`), plus the head;
+# * *no pre-training* (control): the same network from random weights, fully trained.
+#
+# The classifier reads the mean of the GPT's last hidden states. Trainable parameters are counted with
+# **your** `count_trainable_parameters`. When the notebook is graded, everything shrinks to a few seconds
+# (a tiny model, few steps): the numbers then mean nothing.
+
+# %% nbgrader={"grade": false, "grade_id": "experiment_data", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tfscourse import finetune as ft
+
+experiment = ft.ExperimentConfig.quick() if tfscourse.grading_mode() else ft.ExperimentConfig()
+topic_data = ft.topic_passages(experiment)
+print(f"{len(topic_data.train_y)} training and {len(topic_data.test_y)} test passages, labels {topic_data.labels}")
+for label in range(len(topic_data.labels)):
+    example = topic_data.train_text[int((topic_data.train_y == label).nonzero()[0])]
+    print(f"  {topic_data.labels[label]:>15}: {example}")
+pretrained = ft.pretrained_gpt(experiment)
+prompt = topic_data.vocab.encode(ft.tokenize("the debugger"))[None]  # (1, 2) token ids
+print("greedy continuation of 'the debugger':", topic_data.vocab.decode(pretrained.generate(prompt, 20, temperature=0)[0]))
+
+
+# %% nbgrader={"grade": false, "grade_id": "experiment_run", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def build(method):
+    """A classifier for `method`, with the right parameters trainable, and its learning rate."""
+    torch.manual_seed(experiment.seed)
+    if method == "no pre-training":
+        return ft.GPTClassifier(ft.GPT(experiment.gpt_config()), len(topic_data.labels)), experiment.finetune_lr
+    model = ft.GPTClassifier(ft.fresh_copy(pretrained), len(topic_data.labels))
+    if method == "full":
+        return model, experiment.finetune_lr
+    if method == "head only":
+        return ft.freeze_body(model), experiment.peft_lr
+    if method == "LoRA":
+        return ft.add_lora(model, LoRALinear, experiment.lora_r, experiment.lora_alpha), experiment.peft_lr
+    if method == "prefix":
+        return ft.add_prefix(model, experiment.prefix_len), experiment.peft_lr
+    raise ValueError(method)
+
+
+results = {}
+for method in ["full", "head only", "LoRA", "prefix", "no pre-training"]:
+    model, lr = build(method)
+    trainable = count_trainable_parameters(model)
+    run = ft.finetune(model, topic_data, experiment, lr=lr, log=None)
+    results[method] = (trainable, run)
+print(f"{'method':>16} | {'trainable':>9} | {'share':>6} | {'train acc':>9} | {'test acc':>8} | {'seconds':>7}")
+total = results["full"][0]
+for method, (trainable, run) in results.items():
+    print(f"{method:>16} | {trainable:9,d} | {trainable / total:6.1%} | {run.train_accuracy:9.3f} | {run.test_accuracy:8.3f} | {run.seconds:7.1f}")
+print("head-only count from your formula:", head_only_param_count(experiment.n_embd, len(topic_data.labels)),
+      "| counted in the model:", results["head only"][0])
+
+fig, ax = plt.subplots(figsize=(6, 3.8))
+for method, (trainable, run) in results.items():
+    marker = "x" if method == "no pre-training" else "o"
+    ax.scatter(trainable, run.test_accuracy, marker=marker, s=60)
+    offset = (6, -12) if method in ("LoRA", "no pre-training") else (6, 5)
+    ax.annotate(method, (trainable, run.test_accuracy), textcoords="offset points", xytext=offset)
+ax.axhline(1 / len(topic_data.labels), color="gray", linestyle="--", label="chance")
+ax.set(xscale="log", xlabel="trainable parameters (log scale)", ylabel="test accuracy", ylim=(0, 1),
+       title="Accuracy against trainable parameters")
+ax.legend(loc="lower right")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "experiment_discussion", "locked": false, "points": 3.0, "schema_version": 3, "solution": true, "task": false}
+# **Question 10.1.** Read your table and plot. (a) How does accuracy grow with the number of trainable
+# parameters, and which method gives the best accuracy per trained parameter? (b) What does the
+# *no pre-training* control tell you about pre-training? (c) Give two reasons why this small experiment
+# could mislead (think about the size of the model, the data and the test set, and the hyper-parameters).
+#
+# ### BEGIN SOLUTION
+# (One CPU run with the default settings: full 0.83, no pre-training 0.81, prefix 0.76, head only 0.73,
+# LoRA 0.66 test accuracy, with 233k, 233k, 2.3k, 260 and 3.3k trainable parameters.)
+# (a) More trainable parameters buy training accuracy (full and LoRA fit the 128 passages almost
+# perfectly), but test accuracy grows much more slowly: full fine-tuning is best; head-only gets most of
+# the way with 0.1% of the parameters, so it is by far the most accurate *per trained parameter*;
+# prefix-tuning is a little better than head-only for 10x more parameters; LoRA over-fits here (train
+# 0.98, test 0.66) with these hyper-parameters. There is no clean "more parameters, more accuracy" line.
+# (b) Same network, same labels, random start: it is worse than fine-tuning the pre-trained model, which
+# is the value of the self-supervised pre-training; the gap is small here because the model saw only
+# about 90k tokens for half a minute, and because a few keywords ("pdb", "format", "__init__") already
+# separate the topics (a bag-of-words model learns them from the labels alone).
+# (c) One seed and 256 test passages: the standard error of an accuracy near 0.8 is about 2.5 points,
+# so differences of a few points are noise; learning rates and step counts were set once, not tuned
+# per method (PEFT methods usually need their own, larger rates and more steps); the base model is tiny
+# and weakly pre-trained, whereas PEFT's promise (near full fine-tuning accuracy) is measured on large,
+# well pre-trained models; the topics share boiler-plate text, and passages near each other overlap in
+# content, which favours memorisation.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "wrap_up", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Wrap-up
+#
+# You implemented the three main parameter-efficient methods, checked what each changes in one layer,
+# corrected two parameter counts from the handouts, and compared the methods on a real (small)
+# pre-trained model. Before handing in: *Kernel → Restart and run all*, check that every visible test
+# passes, then save (on Colab: *File → Download → Download .ipynb*).
