@@ -14,14 +14,13 @@ import nbformat
 import pytest
 
 from tests.conftest import ASSIGNMENTS, ROOT
-from tests.test_package_answers import normalised, solution_lines
+from tests.test_package_answers import is_trivial, normalised, solution_lines
 from tfscourse import colab
 from tfscourse_staff import publish
 from tfscourse_staff.notebooks import is_test_cell, split_hidden_tests
 from tfscourse_staff.submissions import fill
 
 STAGES = sorted(ASSIGNMENTS)
-MIN_LINE = 24
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +43,7 @@ def hidden_lines() -> set[str]:
         for cell in master.cells:
             if is_test_cell(cell):
                 lines.update(normalised(line) for line in split_hidden_tests(cell.source)[1].splitlines())
-    return {line for line in lines if len(line) >= MIN_LINE}
+    return {line for line in lines if not is_trivial(line)}
 
 
 def test_layout_of_the_student_repository(published):

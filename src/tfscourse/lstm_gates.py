@@ -53,12 +53,11 @@ def gate_activations(X, W_ih, W_hh, b_ih, b_hh, *, sigmoid: Callable, cell: Call
     rows = {name: [] for name in GATES}
     for t in range(X.shape[0]):
         x_t = X[t : t + 1]  # (1, D)
-        z = x_t @ W_ih.T + b_ih + h @ W_hh.T + b_hh  # (1, 4H)
-        z_i, z_f, z_g, z_o = np.split(z, 4, axis=-1)  # 4 x (1, H), torch's order i, f, g, o
-        rows["input gate i"].append(sigmoid(z_i)[0])
-        rows["forget gate f"].append(sigmoid(z_f)[0])
-        rows["candidate g"].append(np.tanh(z_g)[0])
-        rows["output gate o"].append(sigmoid(z_o)[0])
+        pre = (x_t @ W_ih.T + h @ W_hh.T + b_ih + b_hh).reshape(4, H)  # (1, 4H) -> rows i, f, g, o (torch's order)
+        rows["input gate i"].append(sigmoid(pre[0]))
+        rows["forget gate f"].append(sigmoid(pre[1]))
+        rows["candidate g"].append(np.tanh(pre[2]))
+        rows["output gate o"].append(sigmoid(pre[3]))
         h, c = cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh)
         h, c = np.asarray(h, dtype=float).reshape(1, H), np.asarray(c, dtype=float).reshape(1, H)
         rows["cell state c"].append(c[0])
