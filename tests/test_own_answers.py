@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import ASSIGNMENTS, ROOT
 from tfscourse.unlocked import gpt, self_attention
-from tfscourse_staff.grading import tamper
+from tfscourse_staff.grading import own_answers, tamper
 from tfscourse_staff.notebooks import grade_id, nbgrader_meta
 from tfscourse_staff.reference import bpe
 from tfscourse_staff.submissions import fill
@@ -32,7 +32,7 @@ def answer_cell_of(master, name: str) -> str:
     """The grade_id of the answer cell whose solution defines ``name``."""
     for cell in master.cells:
         if cell.cell_type == "code" and nbgrader_meta(cell).get("solution") and not nbgrader_meta(cell).get("grade"):
-            if any(name in tamper._bound_names(node) for node in ast.parse(cell.source).body):
+            if any(name in own_answers._bound_names(node) for node in ast.parse(cell.source).body):
                 return grade_id(cell)
     raise KeyError(name)
 
@@ -40,9 +40,9 @@ def answer_cell_of(master, name: str) -> str:
 def first_graded(assignment: str, want_class: bool | None = None) -> str:
     """The first graded name of a notebook (a class when ``want_class``, a function when False)."""
     release, master = notebooks(assignment)
-    for name, tests in tamper.graded_names(master).items():
+    for name, tests in own_answers.graded_names(master).items():
         kinds = {type(node) for cell in master.cells if cell.cell_type == "code" and nbgrader_meta(cell).get("solution")
-                 for node in ast.parse(cell.source).body if name in tamper._bound_names(node)}
+                 for node in ast.parse(cell.source).body if name in own_answers._bound_names(node)}
         is_class = ast.ClassDef in kinds
         is_function = ast.FunctionDef in kinds
         if tests and (want_class is None and (is_class or is_function) or want_class is True and is_class
@@ -88,14 +88,14 @@ def test_borrowed_answer_is_flagged_and_loses_its_cells(assignment, want_class, 
     name = first_graded(assignment, want_class)
     cell = answer_cell_of(master, name)
     submission = fill(release, master, {cell: variants(name, want_class)[variant]})
-    findings = [f for f in tamper.scan_answers(submission, release) if f["name"] == name]
+    findings = [f for f in own_answers.scan_answers(submission, release) if f["name"] == name]
     assert findings, f"{variant} of {name} is not flagged"
     assert all(f["rule"] == "not-own-answer" and f["severity"] == "high" for f in findings)
     assert tamper.is_suspicious(findings)
-    expected = tamper.graded_names(release)[name]
+    expected = own_answers.graded_names(release)[name]
     assert expected and findings[0]["tests"] == expected
     grades = {test_id: [2.0, False] for test_id in expected} | {"unrelated": [1.0, False]}
-    assert sorted(tamper.withdraw_points(grades, findings)) == sorted(expected)
+    assert sorted(own_answers.withdraw_points(grades, findings)) == sorted(expected)
     assert all(grades[test_id][0] == 0.0 for test_id in expected) and grades["unrelated"] == [1.0, False]
 
 
@@ -104,7 +104,7 @@ def test_import_in_an_earlier_cell_is_followed():
     extra = nbformat.v4.new_code_cell("from tfscourse.unlocked import self_attention as helpers")
     submission = fill(release, master, {"softmax": "def softmax(x, axis=-1):\n    return helpers.softmax(x, axis)\n"})
     submission.cells.insert(2, extra)
-    assert [f["name"] for f in tamper.scan_answers(submission, release)] == ["softmax"]
+    assert [f["name"] for f in own_answers.scan_answers(submission, release)] == ["softmax"]
 
 
 @pytest.mark.parametrize("assignment, cell, reference", [
@@ -118,14 +118,14 @@ def test_copied_reference_source_is_flagged(assignment, cell, reference):
     release, master = notebooks(assignment)
     source = "import math\n\nimport numpy as np\n\n" + inspect.getsource(reference)
     submission = fill(release, master, {cell: source})
-    names = {f["name"] for f in tamper.scan_answers(submission, release)}
+    names = {f["name"] for f in own_answers.scan_answers(submission, release)}
     assert reference.__name__ in names, f"a copy of {reference.__qualname__} is not flagged"
 
 
 @pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
 def test_master_solutions_are_their_own_answers(assignment):
     release, master = notebooks(assignment)
-    findings = tamper.scan_answers(fill(release, master), release)
+    findings = own_answers.scan_answers(fill(release, master), release)
     assert not findings, f"{assignment}: the master solution is flagged: {findings}"
 
 
@@ -134,10 +134,10 @@ def test_using_permitted_helpers_is_not_flagged():
     answer = ("import tfscourse\nfrom tfscourse.corpora import reference_text\nfrom tfscourse.widgets import figure_png\n\n\n"
               "def softmax(x, axis=-1):\n    _ = (reference_text, figure_png, tfscourse.grading_mode())\n"
               "    z = x - x.max(axis=axis, keepdims=True)\n    e = np.exp(z)\n    return e / e.sum(axis=axis, keepdims=True)\n")
-    assert tamper.scan_answers(fill(release, master, {"softmax": answer}), release) == []
+    assert own_answers.scan_answers(fill(release, master, {"softmax": answer}), release) == []
 
 
 def test_reference_lines_cover_the_references():
-    lines = tamper.reference_lines()
-    assert tamper._normalized_lines(inspect.getsource(gpt.lr_at))[1] in lines
-    assert tamper._normalized_lines(inspect.getsource(bpe.ByteLevelBPE))[3] in lines
+    lines = own_answers.reference_lines()
+    assert own_answers._normalized_lines(inspect.getsource(gpt.lr_at))[1] in lines
+    assert own_answers._normalized_lines(inspect.getsource(bpe.ByteLevelBPE))[3] in lines

@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import ASSIGNMENTS, ROOT, harness
 from tests.nbharness import run_cell
 from tfscourse_staff import publish
-from tfscourse_staff.grading.tamper import graded_names
+from tfscourse_staff.grading.own_answers import graded_names
 from tfscourse_staff.notebooks import grade_id, nbgrader_meta
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)

@@ -8,6 +8,7 @@ Built on nbgrader 0.9.6 (its gradebook, formgrader and commands keep working):
     sandbox.py      bubblewrap + own uid + rlimits around every student kernel
     repair.py       check and repair submitted notebooks against the release
     tamper.py       static scan for monkeypatching, frame inspection, exits...
+    own_answers.py  graded answers must be the student's own (no imported or copied references)
     status.py       statuses, summary CSV and table
     merge.py        write results into the course gradebook (one writer)
     templates.py    per-assignment template gradebook and release notebooks

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfscourse_staff.grading import repair, sandbox, status, tamper, templates
+from tfscourse_staff.grading import own_answers, repair, sandbox, status, tamper, templates
 
 MAX_COPY_BACK = 5 * 2**20  # autograded files larger than this are not copied back
 
@@ -255,7 +255,7 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
             continue
         notebooks[stem] = c.notebook
         result["findings"] += tamper.scan_notebook(c.notebook)
-        borrowed[stem] = tamper.scan_answers(c.notebook, releases[stem])
+        borrowed[stem] = own_answers.scan_answers(c.notebook, releases[stem])
         result["findings"] += borrowed[stem]
     if result["repairs"]:
         result["flags"].append(status.REPAIRED)
@@ -293,7 +293,7 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
             return done()
         result["notebooks"] = worker["notebooks"]
         for stem, graded in result["notebooks"].items():
-            tamper.withdraw_points(graded["grades"], borrowed.get(stem, []))
+            own_answers.withdraw_points(graded["grades"], borrowed.get(stem, []))
         result["timestamp"] = worker.get("timestamp")
         folder = tmp / "course" / "autograded" / job.student / job.assignment
         for path in sorted(folder.rglob("*")):
