@@ -91,7 +91,5 @@ def random_windows(data: torch.Tensor, seq_len: int, batch_size: int, generator:
     Example: data "abcdef", a window at 1 of length 3 -> input "bcd", target "cde".
     """
     starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,), generator=generator)
-    offsets = torch.arange(seq_len)
-    x = data[starts[:, None] + offsets]  # (B, 1) + (T,) -> (B, T)
-    y = data[starts[:, None] + offsets + 1]
-    return x, y
+    windows = torch.stack([data[s : s + seq_len + 1] for s in starts.tolist()])  # (B, T + 1)
+    return windows[:, :-1].contiguous(), windows[:, 1:].contiguous()

@@ -61,7 +61,7 @@ def attention_maps(model: nn.Module, idx: torch.Tensor) -> list[torch.Tensor]:
         q, k, _ = layer.c_attn(x).split(C, dim=2)
         q = q.view(B, T, layer.n_head, hs).transpose(1, 2)  # (1, H, T, hs)
         k = k.view(B, T, layer.n_head, hs).transpose(1, 2)  # (1, H, T, hs)
-        att = q @ k.transpose(-2, -1) / math.sqrt(hs)  # (1, H, T, T)
+        att = torch.einsum("bhqd,bhkd->bhqk", q, k) / math.sqrt(hs)  # (1, H, T, hs) x (1, H, T, hs) -> (1, H, T, T)
         causal = torch.tril(torch.ones(T, T, dtype=torch.bool, device=x.device))
         att = att.masked_fill(~causal, float("-inf")).softmax(dim=-1)
         maps.append(att[0].float().cpu())
