@@ -9,7 +9,7 @@ between installations:
     TFSCOURSE_CELL_TIMEOUT  seconds a single cell may run while grading (default 60)
 
 This file is the course's only nbgrader configuration. ``tfscourse grade`` and the
-tests' scratch courses write theirs from it (``tfscourse.nbgrader_settings``): every
+tests' scratch courses write theirs from it (``tfscourse_staff.nbgrader_settings``): every
 option set here reaches each grading job, which changes only its own folder and
 gradebook, the sandboxed kernel and its sockets, and caps a cell at a third of the
 submission's time limit. Give options plain values (text, numbers, lists, dicts):
@@ -55,7 +55,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # <student_id>__<notebook>.ipynb (two underscores), e.g. ada_complete__self_attention.ipynb.
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)__(?P<file_id>[^/]+\.ipynb)$"
 
-# Grade files for Canvas and Moodle (`tfscourse export-grades`, tfscourse/grading/lms_export.py).
+# Grade files for Canvas and Moodle (`tfscourse export-grades`, tfscourse_staff/grading/lms_export.py).
 # Late policy: after the assignment's nbgrader duedate (`nbgrader db assignment add NAME
 # --duedate="2026-03-01 17:00:00 UTC"`, or formgrader) plus the student's extension, each
 # started day costs this share of the assignment's maximum, up to a cap; a grace period is free.

@@ -1,13 +1,13 @@
 """Benchmark for notebook 03: byte-level BPE training, three trainers in one run.
 
 Learns 1,000 merges on 1 MB of text with
-  * the course's reference trainer (``tfscourse.bpe.learn_merges``: incremental pair counts, pure Python),
-  * the naive trainer (``tfscourse.bpe.learn_merges_naive``: recounts every pair after each merge),
+  * the course's reference trainer (``tfscourse_staff.reference.bpe.learn_merges``: incremental pair counts, pure Python),
+  * the naive trainer (``tfscourse_staff.reference.bpe.learn_merges_naive``: recounts every pair after each merge),
   * Hugging Face ``tokenizers`` (Rust BPE trainer, ByteLevel pre-tokenizer, same vocabulary size),
 and prints training times and compression (bytes per token) on held-out text.
 
 The default 1 MB corpus is offline: the Python language reference bundled with CPython
-(``tfscourse.data.reference_text``, about 0.47 MB) followed by the docstrings of the standard
+(``tfscourse.corpora.reference_text``, about 0.47 MB) followed by the docstrings of the standard
 library's modules, classes and functions, cut at 1,000,000 UTF-8 bytes. ``--text FILE`` uses a
 local UTF-8 file instead. Hugging Face runs on one thread (``RAYON_NUM_THREADS=1``) unless
 ``--hf-threads`` says otherwise, so that all three use one core.
@@ -52,7 +52,7 @@ def stdlib_docstrings(limit_bytes: int) -> str:
 
 def offline_corpus(n_bytes: int = 1_000_000) -> str:
     """The reference text, then standard-library docstrings, cut at ``n_bytes`` UTF-8 bytes."""
-    from tfscourse.data import reference_text
+    from tfscourse.corpora import reference_text
 
     text = reference_text() + "\n\n"
     text += stdlib_docstrings(n_bytes - len(text.encode("utf-8")))
@@ -75,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-    from tfscourse.bpe import ByteLevelBPE, chunk_counts, learn_merges, learn_merges_naive
+    from tfscourse_staff.reference.bpe import (
+        ByteLevelBPE,
+        chunk_counts,
+        learn_merges,
+        learn_merges_naive,
+    )
 
     text = Path(args.text).read_text(encoding="utf-8") if args.text else offline_corpus(30_000 if args.smoke else 1_000_000)
     cut = int(len(text) * 0.95)
@@ -114,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     hf_ids = hf.encode(held_out).ids
 
     print(f"\n{'trainer':<44}{'merges':>7}{'seconds':>10}{'bytes/token':>13}")
-    print(f"{'tfscourse.bpe.learn_merges (incremental)':<44}{len(merges):>7}{fast_seconds:>10.2f}"
+    print(f"{'tfscourse_staff.reference.bpe.learn_merges (incremental)':<44}{len(merges):>7}{fast_seconds:>10.2f}"
           f"{held_bytes / len(ours_ids):>13.3f}")
     naive_note = "" if n_naive == n else f"   (~{naive_seconds * n / n_naive:.0f} s for {n}, linear extrapolation)"
-    print(f"{'tfscourse.bpe.learn_merges_naive (recount)':<44}{len(naive):>7}{naive_seconds:>10.2f}"
+    print(f"{'tfscourse_staff.reference.bpe.learn_merges_naive (recount)':<44}{len(naive):>7}{naive_seconds:>10.2f}"
           f"{'same merges' if same else 'DIFFERENT':>13}{naive_note}")
     print(f"{'Hugging Face tokenizers ' + '(' + os.environ['RAYON_NUM_THREADS'] + ' thread)':<44}"
           f"{hf.get_vocab_size() - 256:>7}{hf_seconds:>10.2f}{held_bytes / len(hf_ids):>13.3f}")

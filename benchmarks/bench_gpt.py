@@ -1,4 +1,4 @@
-"""Benchmark of the course's reference GPT (tfscourse.gpt): training speed and the loss it reaches.
+"""Benchmark of the course's reference GPT (tfscourse.unlocked.gpt): training speed and the loss it reaches.
 
     python benchmarks/bench_gpt.py                       # CPU reference preset, offline corpus
     python benchmarks/bench_gpt.py --preset colab-t4-fp16   # needs CUDA (Colab T4); WikiText-2 if reachable
@@ -20,11 +20,21 @@ import json
 import math
 import os
 import time
+from dataclasses import asdict
 
 import torch
 
-from tfscourse.gpt import GPT, PRESETS, GPTConfig, Preset, TrainConfig, pick_device, set_sdpa, train
-from tfscourse.text_data import encode, load_corpus, train_tokenizer
+from tfscourse.gpt_training import (
+    PRESETS,
+    ModelSize,
+    Preset,
+    TrainConfig,
+    pick_device,
+    set_sdpa,
+    train,
+)
+from tfscourse.lm_corpus import encode, load_corpus, train_tokenizer
+from tfscourse.unlocked.gpt import GPT, GPTConfig, get_batch, lr_at
 
 
 def attention_speed(model, data, block_size, batch_size, device, steps=8):
@@ -54,7 +64,7 @@ def smoke_preset(preset: Preset) -> Preset:
     """``preset`` shrunk to seconds on a CPU: one small layer, 3 steps, few evaluation batches."""
     return dataclasses.replace(
         preset, name=f"{preset.name} (smoke)", tokenizer_vocab=300, corpus="offline",
-        model=GPTConfig(block_size=16, vocab_size=300, n_layer=1, n_head=2, n_embd=16, dropout=0.0, bias=True),
+        model=ModelSize(block_size=16, vocab_size=300, n_layer=1, n_head=2, n_embd=16, dropout=0.0, bias=True),
         train=TrainConfig(batch_size=4, max_steps=3, warmup_steps=1, eval_interval=3, eval_iters=2))
 
 
@@ -88,10 +98,10 @@ def main() -> None:
     if args.steps is not None:
         cfg.max_steps = args.steps
     torch.manual_seed(cfg.seed)
-    model = GPT(preset.model).to(device)
+    model = GPT(GPTConfig(**asdict(preset.model))).to(device)
     print(f"model: {model.num_params():,} parameters; initial loss should be ln({preset.model.vocab_size}) "
           f"= {math.log(preset.model.vocab_size):.3f}")
-    hist = train(model, train_ids, val_ids, cfg, device)
+    hist = train(model, train_ids, val_ids, cfg, device, get_batch_fn=get_batch, lr_fn=lr_at)
     total = time.perf_counter() - t0
     speeds = attention_speed(model, train_ids, preset.model.block_size, cfg.batch_size, device, steps=2 if args.smoke else 8)
     print("---")

@@ -35,11 +35,11 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tfscourse.grading import runner, sandbox, templates  # noqa: E402
-from tfscourse.grading.job import Limits  # noqa: E402
-from tfscourse.nbgrader_runs import ScratchCourse, put_own_scripts_on_path  # noqa: E402
-from tfscourse.notebooks import assignments  # noqa: E402
-from tfscourse.submissions import fill  # noqa: E402
+from tfscourse_staff.grading import runner, sandbox, templates  # noqa: E402
+from tfscourse_staff.grading.job import Limits  # noqa: E402
+from tfscourse_staff.nbgrader_runs import ScratchCourse, put_own_scripts_on_path  # noqa: E402
+from tfscourse_staff.notebooks import assignments  # noqa: E402
+from tfscourse_staff.submissions import fill  # noqa: E402
 
 
 def make_course(folder: Path, assignment: str, count: int) -> ScratchCourse:

@@ -34,14 +34,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tfscourse.grading import runner, templates  # noqa: E402
-from tfscourse.grading.job import Job, Limits, run_job  # noqa: E402
-from tfscourse.nbgrader_runs import ScratchCourse, put_own_scripts_on_path  # noqa: E402
-from tfscourse.submissions import fill  # noqa: E402
+from tfscourse_staff.grading import runner, templates  # noqa: E402
+from tfscourse_staff.grading.job import Job, Limits, run_job  # noqa: E402
+from tfscourse_staff.nbgrader_runs import ScratchCourse, put_own_scripts_on_path  # noqa: E402
+from tfscourse_staff.submissions import fill  # noqa: E402
 
 ENDPOINT = """
 import sys, time
-from tfscourse.grading.judge_endpoint import start
+from tfscourse_staff.grading.judge_endpoint import start
 start(sys.argv[1], {"identity": lambda x: x})
 time.sleep(600)
 """
@@ -68,7 +68,7 @@ def judge_figures(root: Path, assignment: str, limits: Limits) -> tuple[int, flo
 
 def channel_cost(repeats: int = 200) -> dict[str, float]:
     """Microseconds per request through a Unix socket to an endpoint in another process."""
-    from tfscourse.grading.judge import Judge
+    from tfscourse_staff.grading.judge import Judge
 
     with tempfile.TemporaryDirectory(prefix="bench-judge-") as tmp:
         path = str(Path(tmp) / "judge.sock")

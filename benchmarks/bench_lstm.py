@@ -29,8 +29,8 @@ import numpy as np
 import torch
 
 from tfscourse.char_lstm import CharLMConfig, CharLSTM, CharVocab, random_windows
-from tfscourse.data import reference_text, train_val_split
-from tfscourse.notebooks import grade_id
+from tfscourse.corpora import reference_text, train_val_split
+from tfscourse_staff.notebooks import grade_id
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION_CELLS = ("sigmoid", "lstm_step_from_gates", "lstm_cell", "lstm_forward")

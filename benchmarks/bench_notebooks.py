@@ -28,9 +28,9 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tfscourse import submissions  # noqa: E402
-from tfscourse.nbgrader_runs import ScratchCourse  # noqa: E402
-from tfscourse.notebooks import assignments  # noqa: E402
+from tfscourse_staff import submissions  # noqa: E402
+from tfscourse_staff.nbgrader_runs import ScratchCourse  # noqa: E402
+from tfscourse_staff.notebooks import assignments  # noqa: E402
 
 
 def run_seconds(nb_path: Path, autograde_mode: bool) -> float:

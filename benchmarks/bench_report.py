@@ -1,6 +1,6 @@
 """How long the class report and the similarity analysis take for a large generated class.
 
-Builds a class of N students of notebook 01 (``tfscourse.grading.class_generator``: right,
+Builds a class of N students of notebook 01 (``tfscourse_staff.grading.class_generator``: right,
 wrong and blank answers, crashes, timeouts, planted copies), writes it as grading would
 (gradebook, autograded/, grading_summary.csv: from the planted outcomes, since grading
 1000 real submissions takes hours here), then times:
@@ -35,8 +35,8 @@ def build_class(folder: Path, students: int, seed: int) -> dict:
     sys.path.insert(0, str(ROOT))  # the known-wrong answers and the effect measurement live in tests/
     from tests.class_effects import measure_effects
     from tests.conftest import harness, known_wrong_cases
-    from tfscourse.grading import class_generator as cg
-    from tfscourse.nbgrader_runs import ScratchCourse
+    from tfscourse_staff.grading import class_generator as cg
+    from tfscourse_staff.nbgrader_runs import ScratchCourse
 
     started = time.perf_counter()
     course = ScratchCourse(ROOT, folder, [ASSIGNMENT])
@@ -65,9 +65,9 @@ def main() -> int:
     args = parser.parse_args()
     students = 40 if args.smoke else args.students
 
-    from tfscourse.grading import report
-    from tfscourse.grading.class_data import read_class
-    from tfscourse.nbgrader_runs import put_own_scripts_on_path
+    from tfscourse_staff.grading import report
+    from tfscourse_staff.grading.class_data import read_class
+    from tfscourse_staff.nbgrader_runs import put_own_scripts_on_path
 
     put_own_scripts_on_path()
     folder = ROOT / ".cache" / "bench_report" / f"{ASSIGNMENT}-{students}-{args.seed}"

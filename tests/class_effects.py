@@ -10,7 +10,7 @@ kernel) and then the test cell. Each answer cell first loses the names its solut
 the release stub (given lines, then ``raise NotImplementedError()``).
 
 Used by the class-report tests and ``benchmarks/bench_report.py`` to predict what grading
-reports for a generated class (``tfscourse.grading.class_generator``).
+reports for a generated class (``tfscourse_staff.grading.class_generator``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import contextlib
 import io
 
 from tests.nbharness import NotebookHarness, run_cell
-from tfscourse.grading.class_generator import Variant
-from tfscourse.notebooks import grade_id
+from tfscourse_staff.grading.class_generator import Variant
+from tfscourse_staff.notebooks import grade_id
 
 
 def bound_names(source: str) -> set[str]:

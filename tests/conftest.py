@@ -10,8 +10,8 @@ import pytest
 
 from tests import known_wrong_report, system_groups
 from tests.nbharness import NotebookHarness
-from tfscourse.nbgrader_runs import put_own_scripts_on_path
-from tfscourse.notebooks import assignments
+from tfscourse_staff.nbgrader_runs import put_own_scripts_on_path
+from tfscourse_staff.notebooks import assignments
 
 ROOT = Path(__file__).resolve().parents[1]
 put_own_scripts_on_path()  # nbgrader runs `alembic` by name, also when tests call it in-process

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from tfscourse.submissions import fill
+from tfscourse_staff.submissions import fill
 
 ASSIGNMENT = "01_self_attention"
 NOTEBOOK = "self_attention.ipynb"
@@ -126,7 +126,7 @@ def _lying_softmax(x, axis=-1):
 ''', "softmax returns an ndarray subclass whose == is always true and whose tolist lies"),
     Attack("endpoint_forgery", "blank", '''
 import sys as _sys
-_endpoint = _sys.modules.get("tfscourse.grading.judge_endpoint")
+_endpoint = _sys.modules.get("tfscourse_staff.grading.judge_endpoint")
 if _endpoint is not None:
     _endpoint.encode = lambda value, buffers, handle_of=None: {"t": "ndarray", "dtype": "<f8", "shape": [10**9], "buf": 0, "scalar": False}
 ''', "replaces the kernel endpoint's encoder to send a forged array header"),
@@ -181,9 +181,9 @@ if __name__ == "__main__":
     import sys
     from pathlib import Path
 
-    from tfscourse.grading import runner
-    from tfscourse.grading.job import Limits
-    from tfscourse.nbgrader_runs import put_own_scripts_on_path
+    from tfscourse_staff.grading import runner
+    from tfscourse_staff.grading.job import Limits
+    from tfscourse_staff.nbgrader_runs import put_own_scripts_on_path
 
     put_own_scripts_on_path()
     repo = Path(__file__).resolve().parents[1]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from tfscourse.notebooks import grade_id, is_test_cell, nbgrader_meta, split_hidden_tests
+from tfscourse_staff.notebooks import grade_id, is_test_cell, nbgrader_meta, split_hidden_tests
 
 
 @dataclass

@@ -21,9 +21,9 @@ import nbformat
 import pytest
 
 from tests.conftest import ASSIGNMENTS, ROOT, known_wrong_cases
-from tfscourse import submissions
-from tfscourse.nbgrader_runs import ScratchCourse
-from tfscourse.notebooks import grade_id, is_test_cell, nbgrader_meta
+from tfscourse_staff import submissions
+from tfscourse_staff.nbgrader_runs import ScratchCourse
+from tfscourse_staff.notebooks import grade_id, is_test_cell, nbgrader_meta
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Fast checks of the byte-level BPE reference (tfscourse.bpe) and the merge-trace widget."""
+"""Fast checks of the byte-level BPE reference (tfscourse_staff.reference.bpe) and the merge-trace widget."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import random
 
 import pytest
 
-from tfscourse.bpe import (
+from tfscourse.bpe_trace import handout_names, summary_html, trace_steps
+from tfscourse.corpora import reference_text
+from tfscourse.hf_tokens import hf_token_bytes
+from tfscourse_staff.reference.bpe import (
     ByteLevelBPE,
     chunk_counts,
-    hf_token_bytes,
     learn_merges,
     learn_merges_naive,
     merge_ids,
     split_chunks,
 )
-from tfscourse.bpe_trace import handout_names, summary_html, trace_steps
-from tfscourse.data import reference_text
 
 RANGES = [(0x20, 0x7E), (0xA0, 0xFF), (0x300, 0x36F), (0x4E00, 0x9FFF), (0x1F300, 0x1F64F)]
 SPACES = [" ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u3000"]

@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from tests.conftest import ASSIGNMENTS, ROOT
-from tfscourse.notebooks import nbgrader_meta
+from tfscourse_staff.notebooks import nbgrader_meta
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 

@@ -12,8 +12,8 @@ import nbformat
 import pytest
 
 from tests.conftest import ASSIGNMENTS, ROOT
-from tfscourse import notebooks
 from tfscourse.colab import SETUP_CELL_ID, colab_badge_markdown, setup_cell_source
+from tfscourse_staff import notebooks
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_release_holds_no_text_source(generated_release):
 
 def test_grading_jobs_get_no_text_source():
     """The files a grading job copies next to the submission leave out the text source."""
-    from tfscourse.grading.templates import assignment_bundle
+    from tfscourse_staff.grading.templates import assignment_bundle
 
     assignment = "01_self_attention"
     assert notebooks.source_path_of(ASSIGNMENTS[assignment]).is_file()
@@ -128,7 +128,7 @@ def test_build_regenerates_master_and_release_and_release_refuses_a_stale_master
         "## 1 · Softmax, the stable way", "## 1 · Softmax, computed stably"), encoding="utf-8")
 
     def tfscourse(*args):
-        return subprocess.run([sys.executable, "-m", "tfscourse.cli", *args], cwd=course, capture_output=True, text=True)
+        return subprocess.run([sys.executable, "-m", "tfscourse_staff.cli", *args], cwd=course, capture_output=True, text=True)
 
     refused = tfscourse("release", assignment)
     assert refused.returncode != 0 and "tfscourse build" in refused.stderr
@@ -154,7 +154,7 @@ def test_sync_setup_rewrites_the_text_source(tmp_path):
     broken = original.replace(f"# {badge}\n#\n", "").replace("tfscourse.setup()", "tfscourse.setup(seed=1)")
     assert broken != original and badge not in broken
     source.write_text(broken, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "tfscourse.cli", "sync-setup"], cwd=course, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "tfscourse_staff.cli", "sync-setup"], cwd=course, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert f"course/{assignment}/{source.name}" in done.stdout
     assert source.read_text(encoding="utf-8") == original

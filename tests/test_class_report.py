@@ -17,11 +17,11 @@ import pytest
 
 from tests.class_effects import measure_effects
 from tests.conftest import ASSIGNMENTS, ROOT, harness, known_wrong_cases
-from tfscourse.grading import class_generator as cg
-from tfscourse.grading import report, similarity
-from tfscourse.grading.class_data import error_message, message_group, read_class
-from tfscourse.nbgrader_runs import ScratchCourse
-from tfscourse.notebooks import split_hidden_tests
+from tfscourse_staff.grading import class_generator as cg
+from tfscourse_staff.grading import report, similarity
+from tfscourse_staff.grading.class_data import error_message, message_group, read_class
+from tfscourse_staff.nbgrader_runs import ScratchCourse
+from tfscourse_staff.notebooks import split_hidden_tests
 
 ASSIGNMENT = "01_self_attention"
 STEM = ASSIGNMENTS[ASSIGNMENT].stem
@@ -146,7 +146,7 @@ def test_the_html_report_is_self_contained_and_never_quotes_hidden_tests(generat
 
 
 def test_report_command_writes_every_file(generated, monkeypatch, capsys):
-    from tfscourse import cli
+    from tfscourse_staff import cli
 
     monkeypatch.chdir(generated["root"])
     assert cli.main(["report", ASSIGNMENT]) == 0

@@ -16,10 +16,10 @@ from tests.adversarial.course import ASSIGNMENT, make_course
 from tests.class_effects import measure_effects
 from tests.conftest import harness, known_wrong_cases
 from tests.test_class_report import planted_group
-from tfscourse.grading import class_generator as cg
-from tfscourse.grading import report, runner, sandbox
-from tfscourse.grading.class_data import message_group, read_class
-from tfscourse.grading.job import Limits
+from tfscourse_staff.grading import class_generator as cg
+from tfscourse_staff.grading import report, runner, sandbox
+from tfscourse_staff.grading.class_data import message_group, read_class
+from tfscourse_staff.grading.job import Limits
 
 pytestmark = pytest.mark.slow
 

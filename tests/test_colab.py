@@ -16,9 +16,9 @@ import pytest
 
 from tests import colab_emulation
 from tests.conftest import ASSIGNMENTS, ROOT
-from tfscourse import submissions
 from tfscourse.colab import PACKAGE_SOURCE_ENV
-from tfscourse.nbgrader_runs import ScratchCourse
+from tfscourse_staff import submissions
+from tfscourse_staff.nbgrader_runs import ScratchCourse
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("colab")]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tfscourse import bundled_examples
+from tfscourse_staff import bundled_examples
 
 ASSIGNMENT = "01_self_attention"
 NOTEBOOK = "self_attention.ipynb"
@@ -72,7 +72,7 @@ def _path_without_bwrap(folder: Path) -> str:
 def _tfscourse(course: Path, path: str, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TFSCOURSE_")}
     env["PATH"] = path
-    return subprocess.run([sys.executable, "-m", "tfscourse.cli", *args], cwd=course, env=env,
+    return subprocess.run([sys.executable, "-m", "tfscourse_staff.cli", *args], cwd=course, env=env,
                           capture_output=True, text=True, timeout=1200)
 
 

@@ -1,4 +1,5 @@
-"""Fast checks of the reference GPT package code (tfscourse.gpt, tfscourse.text_data)."""
+"""Fast checks of the GPT code: notebook 06's reference model (tfscourse.unlocked.gpt), the training
+tools (tfscourse.gpt_training) and the corpus/tokenizer (tfscourse.lm_corpus)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import math
 import pytest
 import torch
 
-from tfscourse import gpt
-from tfscourse.text_data import decode, encode, load_corpus, token_strings, train_tokenizer
+from tfscourse import gpt_training as training
+from tfscourse.lm_corpus import decode, encode, load_corpus, token_strings, train_tokenizer
+from tfscourse.unlocked import gpt
 
 TINY = gpt.GPTConfig(block_size=16, vocab_size=50, n_layer=2, n_head=2, n_embd=16)
 
@@ -25,9 +27,9 @@ def test_explicit_attention_matches_sdpa_and_is_causal():
     model = gpt.GPT(TINY).eval()
     idx = torch.randint(0, 50, (3, 11))
     with torch.no_grad():
-        gpt.set_sdpa(model, True)
+        training.set_sdpa(model, True)
         fused, _ = model(idx)
-        gpt.set_sdpa(model, False)
+        training.set_sdpa(model, False)
         explicit, _ = model(idx)
         changed = idx.clone()
         changed[:, 6:] = (changed[:, 6:] + 1) % 50
@@ -57,7 +59,7 @@ def test_get_batch_and_schedule():
 
 def test_optimizer_decays_matrices_only():
     model = gpt.GPT(TINY)
-    opt = gpt.configure_optimizer(model, lr=1e-3, weight_decay=0.1)
+    opt = training.configure_optimizer(model, lr=1e-3, weight_decay=0.1)
     decay, no_decay = opt.param_groups
     assert all(p.dim() >= 2 for p in decay["params"]) and decay["weight_decay"] == 0.1
     assert all(p.dim() < 2 for p in no_decay["params"]) and no_decay["weight_decay"] == 0.0
@@ -68,8 +70,8 @@ def test_train_lowers_loss_and_logs_to_stdout(capsys):
     torch.manual_seed(0)
     data = torch.tensor([i % 7 for i in range(400)])
     model = gpt.GPT(gpt.GPTConfig(block_size=8, vocab_size=7, n_layer=1, n_head=1, n_embd=16))
-    cfg = gpt.TrainConfig(batch_size=8, max_steps=40, warmup_steps=5, max_lr=3e-3, min_lr=3e-4, eval_interval=20, eval_iters=2)
-    hist = gpt.train(model, data, data, cfg, torch.device("cpu"))
+    cfg = training.TrainConfig(batch_size=8, max_steps=40, warmup_steps=5, max_lr=3e-3, min_lr=3e-4, eval_interval=20, eval_iters=2)
+    hist = training.train(model, data, data, cfg, torch.device("cpu"), get_batch_fn=gpt.get_batch, lr_fn=gpt.lr_at)
     assert hist.steps == [0, 20, 40] and hist.val_loss[-1] < hist.val_loss[0] - 0.5
     out = capsys.readouterr()
     assert "step    40/40" in out.out and out.err == ""
@@ -90,14 +92,14 @@ def test_generate_top_k_one_is_greedy_and_crops():
 def test_attention_maps_are_causal_distributions():
     torch.manual_seed(0)
     model = gpt.GPT(TINY)
-    maps = gpt.attention_maps(model, torch.randint(0, 50, (9,)))
+    maps = training.attention_maps(model, torch.randint(0, 50, (9,)))
     assert len(maps) == 2 and maps[0].shape == (2, 9, 9)
     torch.testing.assert_close(maps[1].sum(-1), torch.ones(2, 9))
     assert float(maps[0].triu(1).abs().max()) == 0.0
 
 
 def test_presets_are_consistent():
-    for preset in gpt.PRESETS.values():
+    for preset in training.PRESETS.values():
         assert preset.model.n_embd % preset.model.n_head == 0
         assert preset.tokenizer_vocab == preset.model.vocab_size
         assert preset.train.warmup_steps < preset.train.max_steps

@@ -32,9 +32,9 @@ from tests.adversarial.course import (
     master_and_release,
     submit,
 )
-from tfscourse.cycle import ensure_released
-from tfscourse.grading import feedback, sandbox, status, untrusted
-from tfscourse.grading.job import Limits
+from tfscourse_staff.cycle import ensure_released
+from tfscourse_staff.grading import feedback, sandbox, status, untrusted
+from tfscourse_staff.grading.job import Limits
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def _need_sandbox():
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     _need_sandbox()
-    from tfscourse.cycle import run_grade
+    from tfscourse_staff.cycle import run_grade
 
     root = make_course(tmp_path_factory.mktemp("adversarial") / "course_root")
     master, release = master_and_release(root)
@@ -122,7 +122,7 @@ def test_grades_csv_never_shows_a_crash_as_plain_zero(batch):
     root, _, _, _ = batch
     from nbgrader.api import Gradebook
 
-    from tfscourse.grading.runner import course_db_url
+    from tfscourse_staff.grading.runner import course_db_url
 
     with Gradebook(course_db_url(root)) as gb:
         died = gb.find_submission_notebook("self_attention", ASSIGNMENT, "os_exit")
@@ -268,7 +268,7 @@ def formgrader(batch):
 def test_formgrader_runs_no_student_script_in_chromium(batch, formgrader):
     from nbgrader.api import Gradebook
 
-    from tfscourse.grading.runner import course_db_url
+    from tfscourse_staff.grading.runner import course_db_url
 
     root = batch[0]
     with Gradebook(course_db_url(root)) as gb:
@@ -282,7 +282,7 @@ def test_formgrader_runs_no_student_script_in_chromium(batch, formgrader):
 def _grades(root):
     from nbgrader.api import Gradebook
 
-    from tfscourse.grading.runner import course_db_url
+    from tfscourse_staff.grading.runner import course_db_url
 
     out = {}
     with Gradebook(course_db_url(root)) as gb:
@@ -298,7 +298,7 @@ def _grades(root):
 def test_gradebook_equals_sequential_nbgrader(tmp_path):
     """ada, ben and cleo graded in parallel give the same gradebook rows as plain ``nbgrader autograde``."""
     _need_sandbox()
-    from tfscourse.grading.runner import grade
+    from tfscourse_staff.grading.runner import grade
 
     roots = {}
     for kind in ("parallel", "sequential"):

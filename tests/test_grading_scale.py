@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.course import ASSIGNMENT, REPO, make_course
-from tfscourse.grading import sandbox
-from tfscourse.grading.job import Limits
+from tfscourse_staff.grading import sandbox
+from tfscourse_staff.grading.job import Limits
 
 pytestmark = pytest.mark.slow
 STUDENTS = ("ada_complete", "ben_untouched", "cleo_partial")
@@ -80,8 +80,8 @@ def test_dask_cluster_with_postgres_gradebook(postgres, tmp_path, monkeypatch):
     pytest.importorskip("dask.distributed", reason="dask missing: pip install 'tfscourse[scale]'")
     if why := sandbox.available():
         pytest.skip(f"bubblewrap sandbox unavailable: {why}")
-    from tfscourse.cycle import run_grade
-    from tfscourse.grading.runner import grade
+    from tfscourse_staff.cycle import run_grade
+    from tfscourse_staff.grading.runner import grade
 
     monkeypatch.setenv("TFSCOURSE_DB_URL", postgres)
     root = make_course(tmp_path / "pg_course")  # generate_assignment writes into PostgreSQL

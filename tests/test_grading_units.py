@@ -15,8 +15,8 @@ import pytest
 
 from tests.adversarial import cases
 from tests.conftest import ROOT
-from tfscourse.grading import feedback, repair, sandbox, status, tamper
-from tfscourse.submissions import fill
+from tfscourse_staff.grading import feedback, repair, sandbox, status, tamper
+from tfscourse_staff.submissions import fill
 
 RELEASE = nbformat.read(str(ROOT / "release/01_self_attention/self_attention.ipynb"), as_version=4)
 MASTER = nbformat.read(str(ROOT / "course/01_self_attention/self_attention.ipynb"), as_version=4)
@@ -108,7 +108,7 @@ def test_tamper_scan_ignores_honest_code(source):
 
 
 def test_solutions_of_every_notebook_are_not_suspicious():
-    from tfscourse.notebooks import assignments
+    from tfscourse_staff.notebooks import assignments
 
     for name, path in assignments(ROOT).items():
         release = ROOT / "release" / name / path.name
@@ -171,7 +171,7 @@ def test_sandbox_command_hides_the_course():
 
 
 def test_cli_has_the_grade_command(capsys):
-    from tfscourse.cli import main
+    from tfscourse_staff.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["grade", "--help"])
@@ -187,7 +187,7 @@ def _snapshot(path):
 
 
 def test_collect_reads_no_link_and_touches_no_target(tmp_path):
-    from tfscourse.grading import untrusted
+    from tfscourse_staff.grading import untrusted
 
     canary = tmp_path / "canary.txt"
     canary.write_text("root only")
@@ -215,7 +215,7 @@ def test_collect_reads_no_link_and_touches_no_target(tmp_path):
 
 
 def test_a_parser_that_blows_up_costs_a_result_not_the_grader():
-    from tfscourse.grading import untrusted
+    from tfscourse_staff.grading import untrusted
 
     cells = [{"cell_type": "code", "metadata": {}, "source": "x", "outputs": [], "execution_count": None}] * 200_000
     payload = {"files": {"self_attention.ipynb": base64.b64encode(json.dumps({"cells": cells}).encode()).decode()},
@@ -225,7 +225,7 @@ def test_a_parser_that_blows_up_costs_a_result_not_the_grader():
 
 
 def test_the_limited_check_repairs_and_scans_like_the_direct_one():
-    from tfscourse.grading import untrusted
+    from tfscourse_staff.grading import untrusted
 
     files = cases.build("monkeypatch", RELEASE, MASTER, PROBE)
     payload = {"files": {k: base64.b64encode(v).decode() for k, v in files.items()},
@@ -293,7 +293,7 @@ def _payload_notebook():
 
 
 def test_outputs_and_answers_are_rebuilt_without_script_and_capped():
-    from tfscourse.grading import outputs
+    from tfscourse_staff.grading import outputs
 
     nb, cell, answer = _payload_notebook()
     notes = outputs.make_safe(nb)
@@ -349,7 +349,7 @@ def test_export_leaves_out_only_the_student_it_cannot_export(tmp_path, monkeypat
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
 
-    from tfscourse.grading import export
+    from tfscourse_staff.grading import export
 
     db = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with Gradebook(db) as gb:
@@ -392,7 +392,7 @@ def test_sandbox_shows_the_kernel_only_what_it_needs():
 @pytest.mark.skipif(os.geteuid() != 0, reason="sandbox user ids are handed out only when grading as root")
 def test_sandbox_user_ids_are_unique_across_grader_processes(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom tfscourse.grading.sandbox import UidLease\n"
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom tfscourse_staff.grading.sandbox import UidLease\n"
          f"with UidLease(Path({str(tmp_path)!r})) as uid:\n    print(uid, flush=True)\n    time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
     try:

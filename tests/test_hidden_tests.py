@@ -14,10 +14,10 @@ import torch
 from nbgrader.preprocessors import ClearHiddenTests
 
 from tests.conftest import ASSIGNMENTS, ROOT
-from tfscourse import hidden_helpers, notebooks, submissions
-from tfscourse.cycle import nbgrader_api
-from tfscourse.grading import feedback
-from tfscourse.nbgrader_runs import ScratchCourse
+from tfscourse_staff import hidden_helpers, notebooks, submissions
+from tfscourse_staff.cycle import nbgrader_api
+from tfscourse_staff.grading import feedback
+from tfscourse_staff.nbgrader_runs import ScratchCourse
 
 TWO_BLOCKS = "\n".join([
     '"""Check f on the handout\'s example, then twice in secret."""',
@@ -159,8 +159,8 @@ def test_two_hidden_blocks_release_grade_and_stay_out_of_feedback(tmp_path):
 def test_text_sources_leave_helpers_to_the_build(assignment):
     """No source writes the preamble or a comparison helper itself: the build injects them."""
     text = notebooks.source_path_of(ASSIGNMENTS[assignment]).read_text(encoding="utf-8")
-    assert "from builtins import" not in text, "the built-ins preamble comes from tfscourse.hidden_helpers"
-    assert "def _close" not in text, "comparison helpers come from tfscourse.hidden_helpers"
+    assert "from builtins import" not in text, "the built-ins preamble comes from tfscourse_staff.hidden_helpers"
+    assert "def _close" not in text, "comparison helpers come from tfscourse_staff.hidden_helpers"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -15,8 +15,8 @@ import pytest
 
 from tests import judge_attacks
 from tests.adversarial.course import REPO
-from tfscourse.grading import sandbox
-from tfscourse.grading.job import Limits
+from tfscourse_staff.grading import sandbox
+from tfscourse_staff.grading.job import Limits
 
 pytestmark = pytest.mark.slow
 LIMITS = Limits(timeout=120, memory_mb=2000, cell_timeout=20)
@@ -28,8 +28,8 @@ def graded(tmp_path_factory):
     why = sandbox.available()
     if why:
         pytest.skip(f"bubblewrap sandbox unavailable: {why}")
-    from tfscourse.grading import runner
-    from tfscourse.nbgrader_runs import put_own_scripts_on_path
+    from tfscourse_staff.grading import runner
+    from tfscourse_staff.nbgrader_runs import put_own_scripts_on_path
 
     put_own_scripts_on_path()
     root = judge_attacks.make_course(tmp_path_factory.mktemp("judge_attacks") / "course_root", REPO)

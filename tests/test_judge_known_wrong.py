@@ -18,9 +18,9 @@ import pytest
 
 from tests.conftest import ASSIGNMENTS, harness, known_wrong_cases
 from tests.test_known_wrong import _shadowed_builtins
-from tfscourse.grading.judge import Channel, run_test
-from tfscourse.grading.judge_endpoint import Endpoint
-from tfscourse.grading.judge_execute import master_tests
+from tfscourse_staff.grading.judge import Channel, run_test
+from tfscourse_staff.grading.judge_endpoint import Endpoint
+from tfscourse_staff.grading.judge_execute import master_tests
 
 JUDGED = {a: set(master_tests(json.loads(path.read_text()))) for a, path in ASSIGNMENTS.items()}
 JUDGE_READY = [a for a, cells in JUDGED.items() if cells]

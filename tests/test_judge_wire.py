@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from tfscourse.grading import judge_wire
-from tfscourse.grading.judge import (
+from tfscourse_staff.grading import judge_wire
+from tfscourse_staff.grading.judge import (
     Channel,
     ChannelError,
     KernelObject,
@@ -26,7 +26,7 @@ from tfscourse.grading.judge import (
     kernel_names,
     run_test,
 )
-from tfscourse.grading.judge_endpoint import Endpoint
+from tfscourse_staff.grading.judge_endpoint import Endpoint
 
 
 def _roundtrip(value, limits=judge_wire.DEFAULT_LIMITS):
@@ -193,8 +193,8 @@ def test_a_call_past_the_time_limit_fails_and_breaks_the_channel():
 
 
 def test_after_a_timeout_the_judge_takes_the_next_channel(tmp_path):
-    from tfscourse.grading.judge import Judge
-    from tfscourse.grading.judge_endpoint import start
+    from tfscourse_staff.grading.judge import Judge
+    from tfscourse_staff.grading.judge_endpoint import start
 
     judge = Judge(str(tmp_path / "judge.sock"), accept_seconds=10)
     try:

@@ -6,7 +6,7 @@ on its own too (a visible check may catch it first for a student, but the hidden
 tests must not rely on that); each hidden block rejects at least three wrong
 answers; and replacing numpy's and torch's comparison functions with
 always-true ones, shadowing built-ins, or rebinding the hidden blocks' own helpers
-(``tfscourse.hidden_helpers``) changes none of this.
+(``tfscourse_staff.hidden_helpers``) changes none of this.
 
 A hidden block must reject a known-wrong answer with an assertion that says what is wrong,
 not by crashing on it (a crash is a rejection by luck, and its message does not help the
@@ -25,7 +25,7 @@ import torch
 from tests.conftest import ASSIGNMENTS, harness, known_wrong_cases
 from tests.known_wrong_report import REJECTION_PROPERTY
 from tests.nbharness import run_cell
-from tfscourse.hidden_helpers import HELPER_NAMES
+from tfscourse_staff.hidden_helpers import HELPER_NAMES
 
 CASES = [
     pytest.param(assignment, case, id=f"{assignment}-{case.label}-{index}")
@@ -149,7 +149,7 @@ def test_rebound_helpers_cover_every_injected_name():
 @pytest.mark.parametrize("assignment, case", CASES)
 def test_rebound_helpers_do_not_rescue_wrong_answers(assignment, case):
     """A submission that defines ``_close`` (or the tolerances) gains nothing: each hidden block
-    defines them again from tfscourse.hidden_helpers before its checks."""
+    defines them again from tfscourse_staff.hidden_helpers before its checks."""
     h = harness(assignment)
     for test_id in case.tests:
         if h.hidden_block(test_id).strip():

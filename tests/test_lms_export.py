@@ -1,4 +1,4 @@
-"""Grade files for Canvas and Moodle (``tfscourse.grading.lms_export``), checked against the documented formats.
+"""Grade files for Canvas and Moodle (``tfscourse_staff.grading.lms_export``), checked against the documented formats.
 
 Canvas's gradebook import (Canvas guide "How do I import grades in the Gradebook?"): a CSV
 whose first row names the columns; the student is identified by ``Student``/``ID``/``SIS
@@ -18,10 +18,10 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import ASSIGNMENTS, ROOT
-from tfscourse.grading import class_generator as cg
-from tfscourse.grading import lms_export
-from tfscourse.grading.lms_export import Grade, GradeExport
-from tfscourse.nbgrader_runs import ScratchCourse
+from tfscourse_staff.grading import class_generator as cg
+from tfscourse_staff.grading import lms_export
+from tfscourse_staff.grading.lms_export import Grade, GradeExport
+from tfscourse_staff.nbgrader_runs import ScratchCourse
 
 nbformat = pytest.importorskip("nbformat")
 
@@ -164,7 +164,7 @@ def test_the_course_config_sets_a_late_policy():
 
 
 def test_export_command_writes_the_three_files(graded_course, monkeypatch, capsys):
-    from tfscourse import cli
+    from tfscourse_staff import cli
 
     folder, students = graded_course
     with (folder / "ids.csv").open("w", newline="") as handle:

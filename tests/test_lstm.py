@@ -19,6 +19,20 @@ def _torch_weights(lstm: torch.nn.LSTM):
     return [getattr(lstm, n).detach().double().numpy() for n in names]
 
 
+def _torch_sigmoid(z):
+    return torch.sigmoid(torch.as_tensor(z)).numpy()
+
+
+def _torch_cell(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    """One step of torch.nn.LSTMCell with the given weights (the notebook passes the student's lstm_cell)."""
+    cell = torch.nn.LSTMCell(W_ih.shape[1], W_hh.shape[1]).double()
+    with torch.no_grad():
+        for name, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), (W_ih, W_hh, b_ih, b_hh), strict=True):
+            getattr(cell, name).copy_(torch.as_tensor(value))
+        h, c = cell(torch.as_tensor(x_t), (torch.as_tensor(h_prev), torch.as_tensor(c_prev)))
+    return h.numpy(), c.numpy()
+
+
 def test_format_vector():
     assert format_vector([0.9, -0.25]) == "[0.90, -0.25]"
     assert format_vector(0.5) == "0.500"
@@ -35,7 +49,7 @@ def test_gate_activations_match_torch_lstm():
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(3, 5).double()
     X = np.random.default_rng(0).normal(size=(7, 3))
-    acts = gate_activations(X, *_torch_weights(lstm))
+    acts = gate_activations(X, *_torch_weights(lstm), sigmoid=_torch_sigmoid, cell=_torch_cell)
     assert set(acts) == set(GATES) and all(a.shape == (7, 5) for a in acts.values())
     with torch.no_grad():
         out, (h_n, c_n) = lstm(torch.tensor(X)[:, None, :])
@@ -55,7 +69,7 @@ def test_gate_explorer_redraws_and_leaves_a_png():
         ids = vocab.encode(text)
         return table[ids].reshape(len(ids), 4), [vocab.chars[i] for i in ids]
 
-    explorer = GateExplorer(encode, _torch_weights(lstm), text="abc")
+    explorer = GateExplorer(encode, _torch_weights(lstm), sigmoid=_torch_sigmoid, cell=_torch_cell, text="abc")
     first = bytes(explorer.image.value)
     assert first.startswith(PNG_MAGIC)
     assert "image/png" in explorer._repr_mimebundle_()

@@ -17,10 +17,10 @@ import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
 from tests.conftest import ROOT
-from tfscourse import nbgrader_settings
-from tfscourse.grading import sandbox, status, templates
-from tfscourse.grading.job import Job, Limits, job_settings, run_job
-from tfscourse.nbgrader_runs import ScratchCourse
+from tfscourse_staff import nbgrader_settings
+from tfscourse_staff.grading import sandbox, status, templates
+from tfscourse_staff.grading.job import Job, Limits, job_settings, run_job
+from tfscourse_staff.nbgrader_runs import ScratchCourse
 
 ASSIGNMENT = "01_self_attention"
 COURSE_EDITS = '''
@@ -71,7 +71,7 @@ def test_an_option_set_in_nbgrader_config_reaches_the_job(tmp_path):
     assert config.Execute.kernel_name == sandbox.KERNEL_NAME
     assert config.KernelManager.transport == "ipc"
     assert config.KernelManager.connection_file == str(conn / "connection.json")
-    assert config.Autograde.autograde_preprocessors[0] == "tfscourse.grading.execute.BoundedExecute"
+    assert config.Autograde.autograde_preprocessors[0] == "tfscourse_staff.grading.execute.BoundedExecute"
 
 
 def test_a_job_caps_the_cell_limit_at_a_third_of_its_own(tmp_path):

@@ -1,7 +1,7 @@
 """Package code that a locked notebook cell repeats (so students can read it) stays the same code.
 
 A locked cell of 03 defines ``SPLIT_PATTERN``, ``split_chunks`` and ``merge_ids`` for the student
-to read and use; ``tfscourse.bpe`` defines them for the fast reference tokenizer. Each copy is
+to read and use; ``tfscourse.bpe_baseline`` defines them for the baseline trainer and the reference tokenizer. Each copy is
 checked against the package here: constants by value, functions by their code (the syntax tree
 without docstrings and type annotations), and every other name a locked cell shares with the
 package must be listed as a different thing, so a new copy cannot slip in unchecked.
@@ -22,16 +22,17 @@ import pytest
 
 import tfscourse
 from tests.conftest import ASSIGNMENTS
-from tfscourse import bpe, notebooks
+from tfscourse import bpe_baseline
+from tfscourse_staff import notebooks
 
 # (assignment, locked cell) -> {name: the package module that holds the same code}
 COPIES = {
-    ("03_bpe", "pretokenizer"): {"SPLIT_PATTERN": bpe, "split_chunks": bpe, "merge_ids": bpe},
+    ("03_bpe", "pretokenizer"): {"SPLIT_PATTERN": bpe_baseline, "split_chunks": bpe_baseline, "merge_ids": bpe_baseline},
 }
 # Names a locked cell shares with some package module for another thing: (assignment, name) -> why.
 SAME_NAME_OTHER_THING = {
     ("05_lstm", "generate"): "the notebook samples text; grading.feedback.generate renders feedback",
-    ("05_lstm", "encode"): "the notebook maps characters to ids; text_data.encode runs the BPE tokenizer",
+    ("05_lstm", "encode"): "the notebook maps characters to ids; lm_corpus.encode runs the BPE tokenizer",
 }
 
 
@@ -112,7 +113,7 @@ def test_locked_copy_is_the_package_code(assignment, cell_id, name):
 
 def test_code_shape_tells_different_code_apart():
     """The comparison is real: the same function with a changed line is a different shape."""
-    theirs = _package_definition(bpe, "merge_ids")
+    theirs = _package_definition(bpe_baseline, "merge_ids")
     source = ast.unparse(theirs)
     assert _code_shape(ast.parse(source).body[0]) == _code_shape(theirs)
     changed = source.replace("i += 2", "i += 1")

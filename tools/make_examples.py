@@ -23,8 +23,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tfscourse import submissions  # noqa: E402
-from tfscourse.notebooks import assignments  # noqa: E402
+from tfscourse_staff import submissions  # noqa: E402
+from tfscourse_staff.notebooks import assignments  # noqa: E402
 
 
 def partial_answers(stem: str, release_nb) -> dict[str, str | None]:

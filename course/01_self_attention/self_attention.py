@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 01 · Self-attention from scratch
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course/blob/main/release/01_self_attention/self_attention.ipynb)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course-notebooks/blob/main/release/01_self_attention/self_attention.ipynb)
 #
 # **Learning goals.** After this notebook you can
 # 1. write a numerically stable softmax and scaled dot-product attention (with masks) in NumPy;
@@ -27,7 +27,7 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("tfscourse") is None:
-    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
+    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course-notebooks.git")
     print(f"Installing the course package from {_source} ...")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
     importlib.invalidate_caches()

@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 02 · Multi-head attention, sketched and built
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course/blob/main/release/02_multihead_attention/multihead_attention.ipynb)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course-notebooks/blob/main/release/02_multihead_attention/multihead_attention.ipynb)
 #
 # **Learning goals.** After this notebook you can
 # 1. give the shape of every matrix in a multi-head self-attention layer for sequence length $S$,
@@ -29,7 +29,7 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("tfscourse") is None:
-    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
+    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course-notebooks.git")
     print(f"Installing the course package from {_source} ...")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
     importlib.invalidate_caches()
@@ -39,15 +39,16 @@ import tfscourse
 tfscourse.setup()
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "imports_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# Notebook 01 had you write a stable softmax. From now on the course package provides one:
-# `tfscourse.reference.softmax(x, axis=-1)` subtracts the maximum first, gives weight 0 to entries equal
-# to `-np.inf`, and returns all-zero weights for a slice that is entirely `-np.inf` (a query that may
-# look at nothing). Use it in your answers.
+# Notebook 01 had you write a stable softmax. From now on the course package provides one (notebook 01's
+# reference answer, handed out after its deadline): `tfscourse.unlocked.self_attention.softmax(x, axis=-1)`
+# subtracts the maximum first, gives weight 0 to entries equal to `-np.inf`, and returns all-zero
+# weights for a slice that is entirely `-np.inf` (a query that may look at nothing). Use it in your
+# answers.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 
-from tfscourse.reference import softmax
+from tfscourse.unlocked.self_attention import softmax
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "shapes_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}

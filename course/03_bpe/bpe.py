@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 03 · Byte-pair encoding: from a toy corpus to a fast byte-level tokenizer
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course/blob/main/release/03_bpe/bpe.ipynb)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course-notebooks/blob/main/release/03_bpe/bpe.ipynb)
 #
 # **Learning goals.** After this notebook you can
 # 1. run byte-pair encoding (BPE) by hand: word frequencies, pair counts weighted by those frequencies,
@@ -32,7 +32,7 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("tfscourse") is None:
-    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
+    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course-notebooks.git")
     print(f"Installing the course package from {_source} ...")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
     importlib.invalidate_caches()
@@ -641,7 +641,7 @@ for s in ["", "the cat", "  two  spaces\n\n", "naïve café 日本 🙂", "e\u03
 ### BEGIN HIDDEN TESTS
 import random
 
-from tfscourse.data import reference_text
+from tfscourse.corpora import reference_text
 
 _ranges = [(0x20, 0x7E), (0xA0, 0xFF), (0x300, 0x36F), (0x400, 0x4FF), (0x4E00, 0x9FFF), (0x1F300, 0x1F64F),
            (0x1F900, 0x1F9FF), (0x10000, 0x1007F)]
@@ -685,7 +685,7 @@ assert len(ByteLevelBPE().train("ab cd", 300).merges) == 0, "no pair occurs twic
 import random
 import re
 
-from tfscourse.data import reference_text
+from tfscourse.corpora import reference_text
 
 _pattern = re.compile(r"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:_|[^\s\w])+|\s+(?!\S)|\s+""")
 
@@ -776,7 +776,7 @@ assert tok_hand.encode("abc abc") == [97, 256, 32, 97, 256], f"got {tok_hand.enc
 import random
 import re
 
-from tfscourse.data import reference_text
+from tfscourse.corpora import reference_text
 
 _pattern = re.compile(r"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:_|[^\s\w])+|\s+(?!\S)|\s+""")
 
@@ -845,18 +845,18 @@ assert type(_got) is list and _got == _ref_encode(_held_out, _tok.merges), "wron
 # ## 7 · How much faster?
 #
 # The test below trains your tokenizer and the naive trainer of the course package
-# (`tfscourse.bpe.learn_merges_naive`, same rules, recounting everything after each merge) for 500 merges
+# (`tfscourse.bpe_baseline.learn_merges_naive`, same rules, recounting everything after each merge) for 500 merges
 # on the first 100,000 characters of the corpus, checks that both learn the same merges, and compares the
 # times (your best of three runs against one naive run). Timings on a shared machine are noisy, hence the
-# generous threshold. To try your own text later, `tfscourse.data.load_text("file.txt")` reads any local
+# generous threshold. To try your own text later, `tfscourse.corpora.load_text("file.txt")` reads any local
 # UTF-8 file.
 
 # %% nbgrader={"grade": true, "grade_id": "test_byte_level_speed", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
 """Check that your trainer is at least 5 times faster than the naive one at 500 merges (same run)."""
 import time
 
-from tfscourse.bpe import chunk_counts, learn_merges_naive
-from tfscourse.data import reference_text
+from tfscourse.bpe_baseline import chunk_counts, learn_merges_naive
+from tfscourse.corpora import reference_text
 
 speed_text = reference_text(100_000)
 naive_curve = []  # (merges so far, seconds so far), for the plot below
@@ -884,7 +884,7 @@ import time
 
 import matplotlib.pyplot as plt
 
-from tfscourse.data import reference_text
+from tfscourse.corpora import reference_text
 
 speed_text = reference_text(100_000)
 merge_counts = [10, 50, 100, 200, 300, 500]
@@ -914,7 +914,7 @@ plt.show()
 # %% nbgrader={"grade": false, "grade_id": "hf_comparison", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from tfscourse.bpe import hf_token_bytes
+from tfscourse.hf_tokens import hf_token_bytes
 
 held_out_text = reference_text()[-50_000:]
 held_out_bytes = len(held_out_text.encode("utf-8"))
@@ -1073,7 +1073,5 @@ assert type(answer_q6) is set and answer_q6 == {"B"}
 # ## Wrap-up
 #
 # You went from a hand trace of four merges to a byte-level tokenizer that handles any Unicode text and
-# trains in a fraction of a second. The course package has the same tokenizer
-# (`tfscourse.bpe.ByteLevelBPE`, with `save` and `load`); notebook 06 uses it to feed its GPT. Before
-# handing in: *Kernel → Restart and run all*, check that every visible test passes, then save (on Colab:
-# *File → Download → Download .ipynb*).
+# trains in a fraction of a second. Before handing in: *Kernel → Restart and run all*, check that every
+# visible test passes, then save (on Colab: *File → Download → Download .ipynb*).

@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 05 · LSTM gates and recurrent language models
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course/blob/main/release/05_lstm/lstm.ipynb)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course-notebooks/blob/main/release/05_lstm/lstm.ipynb)
 #
 # **Learning goals.** After this notebook you can
 # 1. write a sigmoid that never overflows, and compute one LSTM step by hand from its gate values;
@@ -34,7 +34,7 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("tfscourse") is None:
-    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
+    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course-notebooks.git")
     print(f"Installing the course package from {_source} ...")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
     importlib.invalidate_caches()
@@ -601,7 +601,7 @@ for label, (losses, _) in runs.items():
 #
 # A language model predicts the next token from the ones before it. Here the tokens are single
 # characters and the text is the Python language reference that ships with every Python installation
-# (`tfscourse.data.reference_text()`, about 460 000 characters of English prose and code examples). The
+# (`tfscourse.corpora.reference_text()`, about 460 000 characters of English prose and code examples). The
 # model (in `tfscourse.char_lstm`) is an embedding of each character, one `torch.nn.LSTM` layer with 128
 # hidden units, and a linear layer that turns every hidden state into scores (logits) for the next
 # character. Training minimises the cross-entropy of the next character on random windows of 64
@@ -614,7 +614,7 @@ for label, (losses, _) in runs.items():
 import time
 
 from tfscourse.char_lstm import CharLMConfig, CharLSTM, CharVocab, random_windows
-from tfscourse.data import reference_text, train_val_split
+from tfscourse.corpora import reference_text, train_val_split
 
 corpus = reference_text()
 vocab = CharVocab.from_text(corpus)

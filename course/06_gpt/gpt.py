@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 06 · A GPT language model, built from scratch and trained on a GPU
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course/blob/main/release/06_gpt/gpt.ipynb)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course-notebooks/blob/main/release/06_gpt/gpt.ipynb)
 #
 # **Learning goals.** After this notebook you can
 # 1. write multi-head **causal** self-attention in PyTorch, with the causal mask kept as a registered buffer,
@@ -32,7 +32,7 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("tfscourse") is None:
-    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
+    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course-notebooks.git")
     print(f"Installing the course package from {_source} ...")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
     importlib.invalidate_caches()
@@ -53,12 +53,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import tfscourse
-from tfscourse import gpt as reference
-from tfscourse.text_data import decode, encode, load_corpus, token_strings, train_tokenizer
+from tfscourse import gpt_training as training
+from tfscourse.lm_corpus import decode, encode, load_corpus, token_strings, train_tokenizer
 from tfscourse.training_view import LiveLossView
 from tfscourse.widgets import AttentionMap, show_attention
 
-print(f"torch {torch.__version__}; device for training: {reference.pick_device()}")
+print(f"torch {torch.__version__}; device for training: {training.pick_device()}")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "config_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -857,15 +857,15 @@ assert len(set(_hot.tolist())) > 15, "a high temperature must flatten the distri
 # corpus was loaded.
 
 # %% nbgrader={"grade": false, "grade_id": "data", "locked": true, "schema_version": 3, "solution": false, "task": false}
-device = reference.pick_device()
+device = training.pick_device()
 if tfscourse.grading_mode():
-    preset = reference.CPU_REFERENCE  # graded runs: a few steps of the small model
+    preset = training.CPU_REFERENCE  # graded runs: a few steps of the small model
     train_steps = 12
 elif device.type == "cuda":
-    preset = reference.COLAB_T4  # 6 layers x 384, context 256, fp16 on a T4, bf16 on newer GPUs
+    preset = training.COLAB_T4  # 6 layers x 384, context 256, fp16 on a T4, bf16 on newer GPUs
     train_steps = preset.train.max_steps
 else:
-    preset = reference.CPU_REFERENCE  # 4 layers x 128, context 64
+    preset = training.CPU_REFERENCE  # 4 layers x 128, context 64
     train_steps = preset.train.max_steps
 
 corpus = load_corpus()  # WikiText-2 when available (never while grading), else the offline text
@@ -1004,7 +1004,7 @@ plt.show()
 # %% [markdown] nbgrader={"grade": false, "grade_id": "train_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 7 · Training
 #
-# The training loop lives in the course package (`tfscourse.gpt.train`, printed below) and uses **your**
+# The training loop lives in the course package (`tfscourse.gpt_training.train`, printed below) and uses **your**
 # `GPT`, `get_batch` and `lr_at`. Each step it
 # 1. sets the learning rate from `lr_at`;
 # 2. draws a batch of random windows with `get_batch` and moves it to the device;
@@ -1015,7 +1015,7 @@ plt.show()
 # 4. clips the global gradient norm to 1 (one unlucky batch cannot throw the weights far);
 # 5. updates with **AdamW**, weight decay only on matrices (Linear weights and embeddings), not on biases
 #    and LayerNorm gains, which set scales and offsets rather than store patterns.
-#    (`tfscourse.gpt.configure_optimizer`: parameters with `p.dim() >= 2` go into a group with
+#    (`tfscourse.gpt_training.configure_optimizer`: parameters with `p.dim() >= 2` go into a group with
 #    `weight_decay=0.1`, the others into a group with `weight_decay=0.0`).
 #
 # Every `eval_interval` steps it estimates the training and validation loss on fixed batches, prints a line
@@ -1023,18 +1023,18 @@ plt.show()
 # (CUDA, then Apple MPS, then CPU).
 
 # %% nbgrader={"grade": false, "grade_id": "train", "locked": true, "schema_version": 3, "solution": false, "task": false}
-print(inspect.getsource(reference.train))  # the loop you are about to run
+print(inspect.getsource(training.train))  # the loop you are about to run
 torch.manual_seed(preset.train.seed)
 config = GPTConfig(**{**asdict(preset.model), "vocab_size": tokenizer.get_vocab_size()})
 model = GPT(config).to(device)
-train_cfg = reference.TrainConfig(**{**asdict(preset.train), "max_steps": train_steps,
+train_cfg = training.TrainConfig(**{**asdict(preset.train), "max_steps": train_steps,
                                      "eval_interval": max(6, train_steps // 8)})
 if tfscourse.grading_mode():  # seconds, not minutes: no graded check depends on this run
     train_cfg.batch_size, train_cfg.eval_iters, train_cfg.warmup_steps = 8, 1, 2
-print(f"device {device}, mixed precision: {reference.autocast_dtype(device) or 'off (float32)'}")
+print(f"device {device}, mixed precision: {training.autocast_dtype(device) or 'off (float32)'}")
 print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters, {config}")
 view = LiveLossView(train_cfg.max_steps, title=f"GPT on {corpus.name}")
-history = reference.train(model, train_ids, val_ids, train_cfg, device,
+history = training.train(model, train_ids, val_ids, train_cfg, device,
                           get_batch_fn=get_batch, lr_fn=lr_at, callback=view)
 print(f"done: {history.tokens_per_s:,.0f} tokens/s; final validation loss {history.val_loss[-1]:.3f} "
       f"(perplexity {math.exp(history.val_loss[-1]):.1f}); ln(V) = {math.log(config.vocab_size):.3f}")
@@ -1147,7 +1147,7 @@ def attention_explorer_maps(text):
     if len(ids) == 0:
         raise ValueError("the tokenizer found no tokens: type some words")
     labels = token_strings(tokenizer, ids)
-    maps = reference.attention_maps(model, ids.to(device))  # one (H, T, T) tensor per layer
+    maps = training.attention_maps(model, ids.to(device))  # one (H, T, T) tensor per layer
     return {f"layer {i}": AttentionMap(w.numpy(), labels, mask="causal") for i, w in enumerate(maps)}
 
 

@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 07 · Fine-tuning and parameter-efficient fine-tuning
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course/blob/main/release/07_finetuning/finetuning.ipynb)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/transformers-from-scratch/course-notebooks/blob/main/release/07_finetuning/finetuning.ipynb)
 #
 # **Learning goals.** After this notebook you can
 # 1. explain what self-supervised pre-training is and why a pre-trained model helps when labels are scarce;
@@ -33,7 +33,7 @@ import subprocess
 import sys
 
 if importlib.util.find_spec("tfscourse") is None:
-    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course.git")
+    _source = os.environ.get("TFSCOURSE_PACKAGE_SOURCE", "git+https://github.com/transformers-from-scratch/course-notebooks.git")
     print(f"Installing the course package from {_source} ...")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
     importlib.invalidate_caches()
@@ -880,13 +880,13 @@ for _ in range(8):
 # %% [markdown] nbgrader={"grade": false, "grade_id": "experiment_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 10 · Experiment: one pre-trained GPT, four ways to fine-tune it
 #
-# **The model.** A small GPT from notebook 06 (the course package's reference copy, `tfscourse.gpt`),
-# pre-trained by next-token prediction on the Python language reference that ships with every Python
-# installation. To keep it cheap, its tokens are lower-cased words, numbers and punctuation marks
-# (a vocabulary of the 2,047 most frequent ones plus `<unk>`, which covers about 98.6% of the text). The
-# first run pre-trains it (about half a minute on a laptop CPU) and caches the weights under
-# `~/.cache/tfscourse`; later runs load them. Pre-training is deterministic: the same settings give the
-# same weights.
+# **The model.** A small GPT from notebook 06 (the course package's reference copy,
+# `tfscourse.unlocked.gpt`, which you get once notebook 06's deadline has passed), pre-trained by
+# next-token prediction on the Python language reference that ships with every Python installation.
+# To keep it cheap, its tokens are lower-cased words, numbers and punctuation marks (a vocabulary of
+# the 2,047 most frequent ones plus `<unk>`, which covers about 98.6% of the text). The first run
+# pre-trains it (about half a minute on a laptop CPU) and caches the weights under `~/.cache/tfscourse`;
+# later runs load them. Pre-training is deterministic: the same settings give the same weights.
 #
 # **The task.** *Which part of the Python reference does a passage come from?* Passages of 32 tokens
 # (a sentence or two) are cut from four topics: the `pdb` **debugger**, the **format-string**

@@ -5,26 +5,26 @@ Students meet it in the first code cell of every notebook::
     import tfscourse
     tfscourse.setup()
 
+This is the *student package*: what a student's kernel imports, and all that students
+install (``tfscourse publish`` writes it, alone, into the student-facing repository). It
+holds no answer to a graded cell: the instructor's side (release, publication, grading,
+reference solutions) is the separate package ``tfscourse_staff``, which nothing here
+imports, and earlier notebooks' answers sit in ``unlocked/`` and are published only after
+those notebooks' deadlines.
+
 Modules:
     environment    the notebook set-up (seeds, warnings, plotting defaults, Colab)
     colab          where the package is installed from, and the setup cell that does it
     widgets        the attention explorer (an anywidget; static/ holds its JavaScript) and its PNG
     widget_page    the explorer as a standalone HTML page (browser tests, the widget benchmark)
-    data           offline corpora (the Python reference bundled with CPython)
-    reference      small reference functions later notebooks may import (stable softmax)
+    corpora        offline corpora (the Python reference bundled with CPython)
     mha_sketch     notebook 02: the multi-head attention sketch drawn from the student's shapes
-    bpe, bpe_trace notebook 03: a fast byte-level BPE and the step-by-step merge trace
+    bpe_trace, hf_tokens   notebook 03: the step-by-step merge trace, Hugging Face tokens as bytes
     retrieval      notebook 04: captioned digits, tiny encoders, the caption-search widget
     lstm_diagram, lstm_gates, char_lstm   notebook 05: the cell diagram, the gate widget, the char model
-    gpt, text_data, training_view         notebook 06: the reference GPT, corpus/tokenizer, live loss view
+    gpt_training, lm_corpus, training_view   notebook 06: the training loop, corpus/tokenizer, live loss view
     finetune       notebook 07: the classification task, pre-training cache, PEFT experiment
-    notebooks      maintainer tools: list assignments, text sources -> master notebooks, cell roles
-    hidden_helpers the code the build puts at the top of every hidden test block (real built-ins, _close)
-    submissions    build submissions from a release (examples, tests)
-    nbgrader_runs  nbgrader from this Python: its scripts on PATH, throw-away course copies
-    grading        ``tfscourse grade``: sandboxed, parallel, repairing, tamper-scanning grading
-    cycle          the instructor's cycle (release, grade, feedback, grades table)
-    cli            the ``tfscourse`` command line
+    unlocked       earlier notebooks' reference answers, published after their deadlines
 """
 
 from tfscourse.environment import grading_mode, on_colab, setup

@@ -1,6 +1,6 @@
 """A small character-level LSTM language model (notebook 05).
 
-The notebook trains it on the offline corpus (``tfscourse.data.reference_text``)
+The notebook trains it on the offline corpus (``tfscourse.corpora.reference_text``)
 in well under a minute on a laptop CPU, samples from it with the student's
 ``sample_next`` and looks inside it with ``tfscourse.lstm_gates``. The training
 loop itself lives in the notebook, so students see every step.
@@ -91,7 +91,5 @@ def random_windows(data: torch.Tensor, seq_len: int, batch_size: int, generator:
     Example: data "abcdef", a window at 1 of length 3 -> input "bcd", target "cde".
     """
     starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,), generator=generator)
-    offsets = torch.arange(seq_len)
-    x = data[starts[:, None] + offsets]  # (B, 1) + (T,) -> (B, T)
-    y = data[starts[:, None] + offsets + 1]
-    return x, y
+    windows = torch.stack([data[s : s + seq_len + 1] for s in starts.tolist()])  # (B, T + 1)
+    return windows[:, :-1].contiguous(), windows[:, 1:].contiguous()

@@ -5,7 +5,7 @@ The pieces:
 * ``topic_passages`` builds an offline text-classification task from real prose:
   32-token passages of four topics of the Python language reference
   (``pydoc_data``), labelled with the topic they come from, and a word-level vocabulary.
-* ``pretrained_gpt`` pre-trains a word-level GPT (``tfscourse.gpt``) on the rest of
+* ``pretrained_gpt`` pre-trains a word-level GPT (``tfscourse.unlocked.gpt``, notebook 06's reference) on the rest of
   the reference text with next-token prediction, or loads the checkpoint it cached
   before (deterministic: same config, same weights).
 * ``GPTClassifier`` puts a linear head on the mean of the GPT's last hidden states.
@@ -42,7 +42,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tfscourse.gpt import GPT, GPTConfig, TrainConfig, pick_device, train
+from tfscourse.gpt_training import TrainConfig, pick_device, train
+from tfscourse.unlocked.gpt import GPT, GPTConfig, get_batch, lr_at
 
 # ---------------------------------------------------------------------------------------------
 # configuration
@@ -247,7 +248,8 @@ def pretrained_gpt(cfg: ExperimentConfig | None = None, cache_dir: str | Path | 
                        seed=cfg.seed)
     start = time.perf_counter()
     with cpu_threads(1):
-        hist = train(model, data[:cut], data[cut:], tcfg, device or pick_device(), log=None)
+        hist = train(model, data[:cut], data[cut:], tcfg, device or pick_device(), get_batch_fn=get_batch,
+                     lr_fn=lr_at, log=None)
     model.to("cpu").eval()
     if log:
         log(f"pre-trained {model.num_params():,} parameters for {cfg.pretrain_steps} steps in "

@@ -44,27 +44,14 @@ MAX_CHARS = 80  # wider heatmaps become unreadable
 UNITS_SHOWN = 12  # rows of the heatmap: the units that change most over the text
 
 
-def _reference_sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + e^-z), without overflow
-
-
-def _reference_cell(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
-    z = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh  # (B, D) x (D, 4H) + (B, H) x (H, 4H) -> (B, 4H)
-    i, f, g, o = np.split(z, 4, axis=-1)
-    c = _reference_sigmoid(f) * c_prev + _reference_sigmoid(i) * np.tanh(g)
-    return _reference_sigmoid(o) * np.tanh(c), c
-
-
-def gate_activations(X, W_ih, W_hh, b_ih, b_hh, *, sigmoid: Callable | None = None, cell: Callable | None = None,
+def gate_activations(X, W_ih, W_hh, b_ih, b_hh, *, sigmoid: Callable, cell: Callable,
                      h0=None, c0=None) -> dict[str, np.ndarray]:
     """Gates and states of an LSTM at every step: a dict from the names in GATES to arrays (T, H).
 
     X: (T, D) inputs; W_ih: (4H, D), W_hh: (4H, H), b_ih, b_hh: (4H,) in torch's layout.
-    ``sigmoid(z)`` and ``cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh) -> (h, c)`` default to a
-    built-in reference; the notebook passes the student's functions.
+    ``sigmoid(z)`` and ``cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh) -> (h, c)`` are the caller's:
+    the notebook passes the student's functions (they are notebook 05's exercises).
     """
-    sigmoid = sigmoid or _reference_sigmoid
-    cell = cell or _reference_cell
     X, W_ih, W_hh, b_ih, b_hh = (np.asarray(a, dtype=float) for a in (X, W_ih, W_hh, b_ih, b_hh))
     H = W_hh.shape[1]
     h = np.zeros((1, H)) if h0 is None else np.asarray(h0, dtype=float).reshape(1, H)
@@ -72,12 +59,11 @@ def gate_activations(X, W_ih, W_hh, b_ih, b_hh, *, sigmoid: Callable | None = No
     rows = {name: [] for name in GATES}
     for t in range(X.shape[0]):
         x_t = X[t : t + 1]  # (1, D)
-        z = x_t @ W_ih.T + b_ih + h @ W_hh.T + b_hh  # (1, 4H)
-        z_i, z_f, z_g, z_o = np.split(z, 4, axis=-1)  # 4 x (1, H), torch's order i, f, g, o
-        rows["input gate i"].append(sigmoid(z_i)[0])
-        rows["forget gate f"].append(sigmoid(z_f)[0])
-        rows["candidate g"].append(np.tanh(z_g)[0])
-        rows["output gate o"].append(sigmoid(z_o)[0])
+        pre = (x_t @ W_ih.T + h @ W_hh.T + b_ih + b_hh).reshape(4, H)  # (1, 4H) -> rows i, f, g, o (torch's order)
+        rows["input gate i"].append(sigmoid(pre[0]))
+        rows["forget gate f"].append(sigmoid(pre[1]))
+        rows["candidate g"].append(np.tanh(pre[2]))
+        rows["output gate o"].append(sigmoid(pre[3]))
         h, c = cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh)
         h, c = np.asarray(h, dtype=float).reshape(1, H), np.asarray(c, dtype=float).reshape(1, H)
         rows["cell state c"].append(c[0])
@@ -163,8 +149,8 @@ class GateExplorer(widgets.VBox):
     weights = (W_ih, W_hh, b_ih, b_hh) in torch's layout.
     """
 
-    def __init__(self, encode: Callable, weights: Sequence, *, sigmoid: Callable | None = None,
-                 cell: Callable | None = None, text: str = "def f(x):\n    return x", gate: str = "forget gate f"):
+    def __init__(self, encode: Callable, weights: Sequence, *, sigmoid: Callable,
+                 cell: Callable, text: str = "def f(x):\n    return x", gate: str = "forget gate f"):
         self.encode, self.weights = encode, tuple(weights)
         self.sigmoid, self.cell = sigmoid, cell
         self.text = widgets.Text(value=text, description="text", continuous_update=False,

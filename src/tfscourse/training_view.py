@@ -1,6 +1,6 @@
 """A live view of a training run in a notebook: a progress bar widget and a loss plot.
 
-Used as the ``callback`` of ``tfscourse.gpt.train``. The plot is a PNG shown with an
+Used as the ``callback`` of ``tfscourse.gpt_training.train``. The plot is a PNG shown with an
 IPython display handle and replaced in place at every evaluation, so the last picture
 stays in the cell's outputs (feedback HTML, GitHub, Colab). The progress bar is an
 ``ipywidgets.IntProgress``; the text log goes to stdout. Nothing is written to stderr,

@@ -1,7 +1,7 @@
 """Adversarial submissions of notebook 01, each with the status and score the grader must give.
 
 Every case starts from the *release* of notebook 01 with the instructor's
-solutions filled in (``tfscourse.submissions.fill``: 27/27 autograded points)
+solutions filled in (``tfscourse_staff.submissions.fill``: 27/27 autograded points)
 and then does one bad thing. ``build(case, release, master, probe)`` returns the
 submitted files (name -> bytes); ``probe`` is a dict of paths the sandbox must
 hide (``root``: the test course, ``repo``: this repository, ``port``: a TCP
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from tfscourse.submissions import fill
+from tfscourse_staff.submissions import fill
 
 FULL = 27.0
 NOTEBOOK = "self_attention.ipynb"

@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tfscourse.nbgrader_runs import ScratchCourse
+from tfscourse_staff.nbgrader_runs import ScratchCourse
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

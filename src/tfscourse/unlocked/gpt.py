@@ -1,0 +1,231 @@
+"""Notebook 06's reference GPT: the model, ``get_batch`` and ``lr_at``, published after 06's deadline.
+
+Every definition here answers a graded cell of notebook 06, so the published student
+package leaves this module out until the instructor publishes stage 07 (see
+``tfscourse_staff.publish``). Notebook 07 fine-tunes this model; the benchmark and the
+course's tests train it.
+
+The layout follows GPT-2 (and nanoGPT), so parameter names and counts match:
+``transformer.wte`` token embedding, ``transformer.wpe`` position embedding,
+``transformer.h`` the blocks (``ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc,
+mlp.c_proj``), ``transformer.ln_f`` the final LayerNorm and ``lm_head`` tied to
+``wte``.
+
+Example:
+    >>> import torch
+    >>> model = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=16, vocab_size=100))
+    >>> logits, loss = model(torch.zeros(1, 5, dtype=torch.long))
+    >>> tuple(logits.shape), loss is None
+    ((1, 5, 100), True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# ---------------------------------------------------------------------------------------------
+# the model
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GPTConfig:
+    """Shape of a GPT. The defaults are GPT-2 small (124,439,808 parameters with the tied head)."""
+
+    block_size: int = 1024  # longest context the model sees; sets the position table and the mask
+    vocab_size: int = 50257  # GPT-2's byte-level BPE: 256 bytes + 50,000 merges + <|endoftext|>
+    n_layer: int = 12  # depth: each block adds one round of attention (mixing) and MLP (computing)
+    n_head: int = 12  # heads per block; n_embd / n_head = 64 dimensions per head, as in GPT-2
+    n_embd: int = 768  # width of the residual stream; every matrix scales with its square
+    dropout: float = 0.0  # 0 for pretraining on lots of data; 0.1-0.2 helps small data overfit less
+    bias: bool = True  # biases in Linear and LayerNorm, as GPT-2; False is a bit faster, barely worse
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention in which position t only sees positions 0..t.
+
+    ``mask`` is a registered (non-trainable) buffer of shape (block_size, block_size),
+    True where a query may look at a key, so it moves with ``.to(device)`` and is saved
+    in the state dict. ``use_sdpa`` switches between the explicit computation and
+    ``F.scaled_dot_product_attention`` (fused kernels, same result).
+    """
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        assert config.n_embd % config.n_head == 0, "n_embd must be a multiple of n_head"
+        self.n_head = config.n_head
+        self.n_embd = config.n_embd
+        self.dropout = config.dropout
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v at once
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)  # mixes the heads
+        self.attn_dropout = nn.Dropout(config.dropout)
+        self.resid_dropout = nn.Dropout(config.dropout)
+        mask = torch.tril(torch.ones(config.block_size, config.block_size, dtype=torch.bool))
+        self.register_buffer("mask", mask)  # (block_size, block_size), True = may attend
+        self.use_sdpa = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)  # (B, T, C) x (C, 3C) -> 3 x (B, T, C)
+        q = q.view(B, T, self.n_head, hs).transpose(1, 2)  # (B, T, C) -> (B, H, T, hs)
+        k = k.view(B, T, self.n_head, hs).transpose(1, 2)  # (B, T, C) -> (B, H, T, hs)
+        v = v.view(B, T, self.n_head, hs).transpose(1, 2)  # (B, T, C) -> (B, H, T, hs)
+        if self.use_sdpa:
+            p = self.dropout if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)  # (B, H, T, hs)
+        else:
+            att = q @ k.transpose(-2, -1) / math.sqrt(hs)  # (B, H, T, hs) x (B, H, hs, T) -> (B, H, T, T)
+            att = att.masked_fill(~self.mask[:T, :T], float("-inf"))
+            att = self.attn_dropout(F.softmax(att, dim=-1))
+            y = att @ v  # (B, H, T, T) x (B, H, T, hs) -> (B, H, T, hs)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, H, T, hs) -> (B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward: C -> 4C -> GELU -> C."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # (B, T, C) x (C, 4C) -> (B, T, 4C) -> GELU -> (B, T, 4C) x (4C, C) -> (B, T, C)
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    """Pre-LN Transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x)).
+
+    Pre-LN (GPT-2) keeps an un-normalised residual path from the embeddings to the
+    head, so gradients reach early layers undamped and training is stable without a
+    long warm-up; post-LN (the original Transformer) normalises the sum after each
+    residual addition and needs careful warm-up as the model gets deep.
+    """
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = MLP(config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))  # (B, T, C)
+        return x + self.mlp(self.ln_2(x))  # (B, T, C)
+
+
+class GPT(nn.Module):
+    """Token + position embeddings, ``n_layer`` blocks, final LayerNorm, tied language-model head."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config.vocab_size, config.n_embd),
+                wpe=nn.Embedding(config.block_size, config.n_embd),
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+                ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
+            )
+        )
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.lm_head.weight = self.transformer.wte.weight  # tied: one (V, C) matrix reads and writes tokens
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):  # GPT-2: residual writes shrink with depth
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self, non_embedding: bool = False) -> int:
+        """Parameters counted once (the tied head is the token table); optionally without ``wpe``."""
+        n = sum(p.numel() for p in self.parameters())
+        return n - self.transformer.wpe.weight.numel() if non_embedding else n
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        """idx (B, T) token ids -> (logits (B, T, V), loss or None). targets (B, T): the next tokens."""
+        B, T = idx.shape
+        assert T <= self.config.block_size, f"sequence of {T} tokens, block_size is {self.config.block_size}"
+        pos = torch.arange(T, device=idx.device)  # (T,)
+        x = self.transformer.wte(idx) + self.transformer.wpe(pos)  # (B, T, C) + (T, C) -> (B, T, C)
+        x = self.transformer.drop(x)
+        for block in self.transformer.h:
+            x = block(x)  # (B, T, C)
+        x = self.transformer.ln_f(x)
+        logits = self.lm_head(x)  # (B, T, C) x (C, V) -> (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(B * T, -1).float(), targets.reshape(B * T), ignore_index=-1)
+        return logits, loss
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, *, generator=None):
+        """Append ``max_new_tokens`` sampled tokens to idx (B, T); temperature 0 means greedy.
+
+        Example: ``model.generate(torch.tensor([[0]]), 5, top_k=1)`` continues token 0 greedily.
+        """
+        for _ in range(max_new_tokens):
+            context = idx[:, -self.config.block_size :]  # crop to the context the model knows
+            logits, _ = self(context)
+            logits = logits[:, -1, :].float()  # (B, V): the prediction after the last token
+            if temperature <= 0:
+                next_id = logits.argmax(dim=-1, keepdim=True)
+            else:
+                logits = logits / temperature
+                if top_k is not None:
+                    kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]  # (B, 1)
+                    logits = logits.masked_fill(logits < kth, float("-inf"))
+                probs = F.softmax(logits, dim=-1)
+                next_id = torch.multinomial(probs, num_samples=1, generator=generator)  # (B, 1)
+            idx = torch.cat([idx, next_id], dim=1)
+        return idx
+
+
+
+# ---------------------------------------------------------------------------------------------
+# data and schedule
+# ---------------------------------------------------------------------------------------------
+
+
+def get_batch(data: torch.Tensor, block_size: int, batch_size: int, generator: torch.Generator | None = None):
+    """Random windows of a 1-D token tensor: x (B, T) and the next tokens y (B, T).
+
+    Example: data = [10, 11, 12, 13], block_size 2: a window starting at 1 gives
+    x = [11, 12], y = [12, 13]. Every start 0 .. len(data) - block_size - 1 is possible.
+    """
+    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)  # (B,)
+    offsets = torch.arange(block_size)  # (T,)
+    x = data[starts[:, None] + offsets]  # (B, 1) + (T,) -> (B, T) indices
+    y = data[starts[:, None] + offsets + 1]
+    return x.long(), y.long()
+
+
+def lr_at(step: int, max_lr: float, warmup_steps: int, max_steps: int, min_lr: float) -> float:
+    """Linear warm-up to max_lr over warmup_steps, cosine decay to min_lr at max_steps, then min_lr.
+
+    Example: lr_at(0, 1.0, 10, 100, 0.1) == 0.1 (one tenth of the warm-up); lr_at(100, ...) == 0.1.
+    """
+    if step < warmup_steps:
+        return max_lr * (step + 1) / warmup_steps
+    if step >= max_steps:
+        return min_lr
+    progress = (step - warmup_steps) / (max_steps - warmup_steps)  # 0 -> 1
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (max_lr - min_lr)
