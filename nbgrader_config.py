@@ -42,6 +42,10 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ExecutePreprocessor.timeout = int(os.environ.get("TFSCOURSE_CELL_TIMEOUT", "60"))
 c.Execute.timeout = c.ExecutePreprocessor.timeout
 c.Execute.interrupt_on_timeout = True
+# After a cell finishes, nbgrader waits for its last outputs (a figure) only 4 s by default and
+# then fails the whole submission ("Timeout waiting for IOPub output"); on a busy grading
+# machine that wait is often longer. It costs nothing when the outputs arrive at once.
+c.Execute.iopub_timeout = 30
 
 # A student who deletes a graded cell (or whose editor strips its metadata) must
 # not lose the test silently: put the instructor's cell back before grading.
