@@ -69,7 +69,7 @@ def test_every_imported_module_is_declared():
     distributions = packages_distributions()
     undeclared = {}
     for module, files in sorted(imported_modules().items()):
-        if module in sys.stdlib_module_names or module in own or module in OPTIONAL:
+        if module in sys.stdlib_module_names or module == "__main__" or module in own or module in OPTIONAL:
             continue
         providers = {normalized(d) for d in distributions.get(module, [])}
         if not providers & declared:

@@ -105,6 +105,16 @@ def test_student_pyproject_has_the_student_dependencies_only(published):
     assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["tfscourse", "tfscourse.*"]
 
 
+def test_every_stage_carries_the_widgets_front_end(published):
+    """The attention explorer's JavaScript and CSS are package data: published and declared at every stage."""
+    shipped = sorted(p.name for p in (ROOT / "src" / "tfscourse" / "static").iterdir() if p.is_file())
+    assert "attention_explorer.js" in shipped
+    for dest in published.values():
+        assert sorted(p.name for p in (dest / "src" / "tfscourse" / "static").iterdir()) == shipped
+        project = tomllib.loads((dest / "pyproject.toml").read_text(encoding="utf-8"))
+        assert project["tool"]["setuptools"]["package-data"]["tfscourse"] == ["static/*"]
+
+
 def test_publishing_again_keeps_git_and_drops_stale_files(tmp_path):
     dest = tmp_path / "student"
     (dest / ".git").mkdir(parents=True)

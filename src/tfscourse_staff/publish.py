@@ -65,10 +65,14 @@ def is_published(module: str, stage: str) -> bool:
 
 
 def package_files(stage: str) -> list[Path]:
-    """The student package's files published at ``stage``: its modules, and its data (the widgets' JavaScript)."""
-    modules = [path for path in sorted(STUDENT_PACKAGE.rglob("*.py"))
-               if "__pycache__" not in path.parts and is_published(module_name(path), stage)]
-    return modules + sorted(path for path in (STUDENT_PACKAGE / "static").rglob("*") if path.is_file())
+    """The student package's modules published at ``stage``."""
+    return [path for path in sorted(STUDENT_PACKAGE.rglob("*.py"))
+            if "__pycache__" not in path.parts and is_published(module_name(path), stage)]
+
+
+def package_data_files() -> list[Path]:
+    """The student package's data files, published at every stage (the widgets' JavaScript and CSS)."""
+    return sorted(path for path in (STUDENT_PACKAGE / "static").rglob("*") if path.is_file())
 
 
 def student_pyproject(instructor_pyproject: Path) -> str:
@@ -159,7 +163,7 @@ def publish(root: Path, dest: Path, stage: str | None = None) -> list[Path]:
         Path("README.md"): student_readme(release_paths),
         Path("pyproject.toml"): student_pyproject(root / "pyproject.toml"),
     }
-    for path in package_files(stage):
+    for path in [*package_files(stage), *package_data_files()]:
         files[Path("src") / path.relative_to(STUDENT_PACKAGE.parent)] = path.read_text(encoding="utf-8")
     for name in masters:
         folder = root / "release" / name
