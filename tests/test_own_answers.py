@@ -141,3 +141,34 @@ def test_reference_lines_cover_the_references():
     lines = own_answers.reference_lines()
     assert own_answers._normalized_lines(inspect.getsource(gpt.lr_at))[1] in lines
     assert own_answers._normalized_lines(inspect.getsource(bpe.ByteLevelBPE))[3] in lines
+
+
+@pytest.mark.slow
+def test_a_grading_job_withdraws_the_points_of_a_borrowed_answer():
+    """Through a real grading job (sandboxed where bubblewrap runs): notebook 01 with the course's
+    unlocked softmax imported in place of the student's loses exactly softmax's test cells."""
+    from tfscourse_staff.grading import sandbox, templates
+    from tfscourse_staff.grading.job import Job, Limits, run_job
+
+    assignment = "01_self_attention"
+    release, master = notebooks(assignment)
+    bundle = templates.assignment_bundle(ROOT, assignment)
+    borrowed = "import numpy as np\nfrom tfscourse.unlocked.self_attention import softmax\n"
+    files = {
+        student: nbformat.writes(fill(release, master, answers)).encode()
+        for student, answers in (("own", {}), ("borrowed", {"softmax": borrowed}))
+    }
+    limits = Limits(timeout=300, memory_mb=2000, sandbox=not sandbox.available())
+    results = {
+        student: run_job(Job(assignment, student, {ASSIGNMENTS[assignment].name: data}, bundle.releases,
+                             bundle.template_db, bundle.extra_files, bundle.settings, bundle.judge_tests), limits)
+        for student, data in files.items()
+    }
+    stem = ASSIGNMENTS[assignment].stem
+    own, taken = (results[s]["notebooks"][stem]["grades"] for s in ("own", "borrowed"))
+    withdrawn = own_answers.graded_names(release)["softmax"]
+    assert withdrawn and all(own[test_id][0] > 0 for test_id in withdrawn), "the solution must earn softmax's cells"
+    assert all(taken[test_id][0] == 0.0 for test_id in withdrawn), f"borrowed softmax kept points: {taken}"
+    assert {k: v for k, v in taken.items() if k not in withdrawn} == {k: v for k, v in own.items() if k not in withdrawn}
+    assert any(f["rule"] == "not-own-answer" and f["name"] == "softmax" for f in results["borrowed"]["findings"])
+    assert not any(f["rule"] == "not-own-answer" for f in results["own"]["findings"])

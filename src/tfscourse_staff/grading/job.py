@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfscourse_staff import nbgrader_settings
-from tfscourse_staff.grading import sandbox, status, tamper, templates, untrusted
+from tfscourse_staff.grading import own_answers, sandbox, status, tamper, templates, untrusted
 
 MAX_COPY_BACK = 5 * 2**20  # files nbgrader wrote into the autograded folder larger than this are not copied back
 BACKSTOP = 60.0  # seconds past the submission's limit before the whole worker is killed (nbgrader's own saving)
@@ -236,8 +236,12 @@ def failed_result(job: Job, error: BaseException) -> dict:
             "files": {}, "timestamp": None, "seconds": 0.0}
 
 
-def _check(job: Job, result: dict) -> dict[str, str]:
-    """Repair and scan the submission in a limited subprocess; the notebooks to grade (stem -> JSON text)."""
+def _check(job: Job, result: dict) -> tuple[dict[str, str], dict[str, list[dict]]]:
+    """Repair and scan the submission in a limited subprocess.
+
+    Returns the notebooks to grade (stem -> JSON text) and, per notebook, the graded answers that
+    are not the student's own (``own_answers``: their test cells lose their points).
+    """
     payload = {"files": {name: base64.b64encode(data).decode() for name, data in job.files.items() if name.endswith(".ipynb")},
                "releases": job.releases}
     try:
@@ -245,8 +249,8 @@ def _check(job: Job, result: dict) -> dict[str, str]:
     except untrusted.LimitExceeded as why:
         result["flags"].append(status.INVALID)
         result["detail"] = f"the submission could not be checked within the limits: {why}"
-        return {}
-    notebooks = {}
+        return {}, {}
+    notebooks, borrowed = {}, {}
     for stem, c in checked.items():
         result["repairs"] += [f"{stem}: {r}" for r in c["repairs"]] if len(checked) > 1 else c["repairs"]
         if c["invalid"]:
@@ -254,8 +258,9 @@ def _check(job: Job, result: dict) -> dict[str, str]:
             result["detail"] = f"{stem}: {c['invalid']}"
             continue
         notebooks[stem] = c["notebook"]
+        borrowed[stem] = c["borrowed"]
         result["findings"] += c["findings"]
-    return notebooks
+    return notebooks, borrowed
 
 
 def _collect(tmp: Path, scratch: Path, job: Job, worker: dict, result: dict) -> None:
@@ -296,7 +301,7 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
         result["seconds"] = time.monotonic() - start
         return result
 
-    notebooks = _check(job, result)
+    notebooks, borrowed = _check(job, result)
     if result["repairs"]:
         result["flags"].append(status.REPAIRED)
     if tamper.is_suspicious(result["findings"]):
@@ -333,6 +338,8 @@ def run_job(job: Job, limits: Limits | None = None) -> dict:
                 result["detail"] = lines[-1][:300] if lines else "the grader failed without a message"
             return done()
         result["notebooks"] = worker["notebooks"]
+        for stem, graded in result["notebooks"].items():
+            own_answers.withdraw_points(graded["grades"], borrowed.get(stem, []))
         result["judge"] = worker.get("judge", {})
         result["timestamp"] = worker.get("timestamp")
         _collect(tmp, scratch, job, worker, result)

@@ -235,6 +235,8 @@ class Judge:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         self.listener.bind(path)
+        # the sandboxed kernel runs as its own user: it may connect whatever the grader's umask
+        os.chmod(path, 0o666)
         self.listener.listen(4)
         self.channel: Channel | None = None
         self.waited = False

@@ -152,19 +152,22 @@ def check_submission(payload: dict) -> dict:
     """Task ``check``: repair and scan the submitted notebooks.
 
     In: ``files`` (name -> base64 bytes), ``releases`` (stem -> release JSON text).
-    Out: per stem ``notebook`` (JSON text, or None when invalid), ``repairs``, ``invalid``, ``findings``.
+    Out: per stem ``notebook`` (JSON text, or None when invalid), ``repairs``, ``invalid``, ``findings``
+    and ``borrowed`` (the ``not-own-answer`` findings among them, whose test cells lose their points).
     """
     import nbformat
 
-    from tfscourse_staff.grading import repair, tamper
+    from tfscourse_staff.grading import own_answers, repair, tamper
 
     files = {name: base64.b64decode(data) for name, data in payload["files"].items()}
     releases = {stem: nbformat.reads(text, as_version=4) for stem, text in payload["releases"].items()}
     out = {}
     for stem, checked in repair.check_and_repair(files, releases).items():
         findings = [] if checked.invalid else tamper.scan_notebook(checked.notebook)
+        borrowed = [] if checked.invalid else own_answers.scan_answers(checked.notebook, releases[stem])
         text = None if checked.invalid else json.dumps(checked.notebook, indent=1)
-        out[stem] = {"notebook": text, "repairs": checked.repairs, "invalid": checked.invalid, "findings": findings}
+        out[stem] = {"notebook": text, "repairs": checked.repairs, "invalid": checked.invalid,
+                     "findings": findings + borrowed, "borrowed": borrowed}
     return out
 
 
