@@ -95,7 +95,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=6, help="submissions (default 6)")
     parser.add_argument("--assignments", nargs="*", default=["01_self_attention"])
     parser.add_argument("--rounds", type=int, default=1, help="grading runs per path, best kept (default 1)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one submission of notebook 01, one round (minutes): checks that the benchmark still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.count, args.assignments, args.rounds = 1, ["01_self_attention"], 1
+    disagreements = []
     put_own_scripts_on_path()
     limits = Limits(timeout=1800, memory_mb=4096, cell_timeout=runner.cell_timeout(ROOT))
     print("machine shared with other jobs: timings are noisy.")
@@ -119,9 +124,13 @@ def main() -> None:
             print(f"{assignment:20s} {args.count:3d} {plain:10.2f} {best[False]:10.2f} {best[True]:10.2f} "
                   f"{best[True] / best[False]:11.2f} {requests:11d} {seconds:13.2f}  {scores[False]}, {scores[True]}",
                   flush=True)
+            if scores[False] != scores[True]:
+                disagreements.append(f"{assignment}: in-kernel tests {scores[False]}, judge {scores[True]}")
     costs = channel_cost()
     print("channel cost per request (judge -> endpoint in another process -> judge), identity function: "
           + ", ".join(f"{label} {us:.0f} us" for label, us in costs.items()))
+    if disagreements:
+        raise SystemExit("the judge and the in-kernel tests gave different scores: " + "; ".join(disagreements))
 
 
 if __name__ == "__main__":

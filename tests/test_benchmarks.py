@@ -15,7 +15,7 @@ import pytest
 
 BENCHMARKS = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("bench_*.py"))
 # these two run a real nbgrader autograde of notebook 01 even in smoke mode
-REAL_AUTOGRADE = {"bench_grading", "bench_notebooks"}
+REAL_AUTOGRADE = {"bench_grading", "bench_judge", "bench_notebooks"}
 
 
 def test_there_are_benchmarks():
