@@ -60,7 +60,7 @@ def judge_figures(root: Path, assignment: str, limits: Limits) -> tuple[int, flo
     bundle = templates.assignment_bundle(root, assignment)
     folder = root / "submitted" / "student000" / assignment
     job = Job(assignment, "student000", runner.submitted_files(folder), bundle.releases, bundle.template_db,
-              bundle.extra_files, bundle.course_id, bundle.judge_tests)
+              bundle.extra_files, bundle.settings, bundle.judge_tests)
     result = run_job(job, limits)
     cells = [cell for notebook in result.get("judge", {}).values() for cell in notebook.values()]
     return sum(c["calls"] for c in cells), sum(c["seconds"] for c in cells), sum(c["points"] for c in cells)
