@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 
-from tfscourse_staff.grading.tamper import _finding, _Scanner, _strip_magics, student_cells
+from tfscourse_staff.grading.tamper import Scanner, make_finding, strip_magics, student_cells
 
 COURSE_PACKAGES = ("tfscourse", "tfscourse_staff")
 # where answers live, or what an answer may not call (notebook 03's naive trainer, its speed baseline)
@@ -69,7 +69,7 @@ def graded_names(nb) -> dict[str, list[str]]:
         if cell.cell_type != "code":
             continue
         try:
-            tree = ast.parse(_strip_magics(cell.source)[0])
+            tree = ast.parse(strip_magics(cell.source)[0])
         except SyntaxError:
             continue
         if meta.get("solution") and not meta.get("grade"):
@@ -92,7 +92,7 @@ def _bound_names(node) -> list[str]:
     return [n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)]
 
 
-class _AnswerScanner(_Scanner):
+class _AnswerScanner(Scanner):
     """Follows imports across cells and says which course objects a statement uses."""
 
     def course_uses(self, node) -> set[str]:
@@ -145,7 +145,7 @@ def handed_out_modules(release) -> tuple[str, ...]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
             try:
-                tree = ast.parse(_strip_magics(cell.source)[0])
+                tree = ast.parse(strip_magics(cell.source)[0])
             except SyntaxError:
                 continue
             modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
@@ -204,7 +204,7 @@ def scan_answers(nb, release, reference: set[str] | None = None) -> list[dict]:
         if cell.cell_type != "code":
             continue
         try:
-            tree = ast.parse(_strip_magics(cell.source)[0])
+            tree = ast.parse(strip_magics(cell.source)[0])
         except SyntaxError:
             continue
         scanner.remember_imports(tree)
@@ -219,7 +219,7 @@ def scan_answers(nb, release, reference: set[str] | None = None) -> list[dict]:
                     if why:
                         line = getattr(node, "lineno", 1)
                         cell_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell{index}"
-                        findings.append({"cell": cell_id, **_finding(line, "not-own-answer", f"{name}: {why}"),
+                        findings.append({"cell": cell_id, **make_finding(line, "not-own-answer", f"{name}: {why}"),
                                          "name": name, "tests": graded[name]})
     return findings
 

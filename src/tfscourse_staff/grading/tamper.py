@@ -45,11 +45,11 @@ FRAME_CALLS = {"sys._getframe", "gc.get_referrers", "gc.get_objects", "traceback
 PATH_HINTS = re.compile(r"gradebook|submitted|autograded|\.\./|/work/|/home/|\.ipynb|nbgrader|feedback/|course/")
 
 
-def _finding(line: int, rule: str, code: str, severity: str = "high") -> dict:
+def make_finding(line: int, rule: str, code: str, severity: str = "high") -> dict:
     return {"line": line, "rule": rule, "severity": severity, "code": code.strip()[:120]}
 
 
-class _Scanner(ast.NodeVisitor):
+class Scanner(ast.NodeVisitor):
     def __init__(self, lines: list[str]):
         self.lines = lines
         self.aliases: dict[str, str] = {"__builtins__": "builtins"}
@@ -58,7 +58,7 @@ class _Scanner(ast.NodeVisitor):
 
     def flag(self, node, rule: str, severity: str = "high") -> None:
         line = getattr(node, "lineno", 1)
-        self.found.append(_finding(line, rule, self.lines[line - 1] if line <= len(self.lines) else "", severity))
+        self.found.append(make_finding(line, rule, self.lines[line - 1] if line <= len(self.lines) else "", severity))
 
     def dotted(self, node) -> str:
         """``np.linalg.norm`` -> ``numpy.linalg.norm`` (aliases resolved); '' when not a dotted name."""
@@ -171,7 +171,7 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, "escape" if ".ipynb" not in node.value else "own-source")
 
 
-def _strip_magics(source: str) -> tuple[str, list[dict]]:
+def strip_magics(source: str) -> tuple[str, list[dict]]:
     """Turn IPython magics and shell escapes into ``pass`` (so the cell parses), flagging the risky ones."""
     lines, found = [], []
     for i, line in enumerate(source.split("\n"), start=1):
@@ -179,9 +179,9 @@ def _strip_magics(source: str) -> tuple[str, list[dict]]:
         if stripped.startswith(("!", "%", "?")) or stripped.endswith("?"):
             indent = line[: len(line) - len(stripped)]
             if stripped.startswith("!") or stripped.startswith(("%%bash", "%%sh", "%sx", "%system", "%%script")):
-                found.append(_finding(i, "escape", line))
+                found.append(make_finding(i, "escape", line))
             elif stripped.startswith(("%history", "%hist", "%recall", "%rerun", "%save", "%load", "%notebook")):
-                found.append(_finding(i, "own-source", line))
+                found.append(make_finding(i, "own-source", line))
             lines.append(indent + "pass")
         else:
             lines.append(line)
@@ -194,13 +194,13 @@ MAX_SCANNED_SOURCE = 200_000  # characters; the longest solution cell of the cou
 def scan_source(source: str) -> list[dict]:
     """Findings for one cell's source (without the cell name)."""
     if len(source) > MAX_SCANNED_SOURCE:  # parsing it could take minutes and gigabytes
-        return [_finding(1, "huge-cell", f"{len(source)} characters, not scanned")]
-    code, found = _strip_magics(source)
+        return [make_finding(1, "huge-cell", f"{len(source)} characters, not scanned")]
+    code, found = strip_magics(source)
     try:
         tree = ast.parse(code)
     except SyntaxError as error:
-        return [*found, _finding(error.lineno or 1, "syntax-error", str(error.msg), "info")]
-    scanner = _Scanner(code.split("\n"))
+        return [*found, make_finding(error.lineno or 1, "syntax-error", str(error.msg), "info")]
+    scanner = Scanner(code.split("\n"))
     scanner.visit(tree)
     unique = {(f["line"], f["rule"]): f for f in [*found, *scanner.found]}
     return sorted(unique.values(), key=lambda f: (f["line"], f["rule"]))
