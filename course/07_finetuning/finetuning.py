@@ -50,6 +50,7 @@ import torch
 from torch import nn
 
 import tfscourse
+from tfscourse import finetune as ft  # the experiment of section 10, and helpers the test cells use
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "pretraining_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1 · Pre-training without labels
@@ -121,21 +122,21 @@ answer_q2 = {"B", "C"}
 answer_q3 = {"B", "C"}
 ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test_strategy_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_strategy_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q1: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B", "C"}, "answer_q1 must be a set of letters among A, B, C"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q1) is set and answer_q1 == {"A", "C"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_strategy_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_strategy_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q2: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B", "C"}, "answer_q2 must be a set of letters among A, B, C"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q2) is set and answer_q2 == {"B", "C"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_strategy_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_strategy_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q3: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B", "C"}, "answer_q3 must be a set of letters among A, B, C"
 ### BEGIN HIDDEN TESTS
@@ -180,7 +181,7 @@ def lora_param_ratio(d_in, d_out, r):
 
 print(f"LoRA / full for 200, 50, 5: {lora_param_ratio(200, 50, 5)}")
 
-# %% nbgrader={"grade": true, "grade_id": "test_lora_param_ratio", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_lora_param_ratio", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the LoRA parameter ratio on a small case."""
 _got = lora_param_ratio(4, 4, 1)
 assert abs(_got - 0.5) < 1e-12, f"d_in = d_out = 4, r = 1: A and B hold 4 + 4 = 8 numbers, W holds 16; expected 0.5, got {_got}"
@@ -214,9 +215,12 @@ def count_trainable_parameters(model):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_count_trainable_parameters", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_count_trainable_parameters", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the count on a small model with a frozen layer."""
-_model = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 5))
+# The models of these checks are built with ft.nn, which is torch.nn reached through the course package:
+# when the notebook is graded the checks run in a separate process, and a model they give your function
+# must live in your notebook's process. In the notebook, ft.nn.Linear is simply nn.Linear.
+_model = ft.nn.Sequential(ft.nn.Linear(3, 2), ft.nn.ReLU(), ft.nn.Linear(2, 5))
 assert count_trainable_parameters(_model) == 8 + 15, f"expected 8 + 15 = 23, got {count_trainable_parameters(_model)}"
 _model[0].requires_grad_(False)
 assert count_trainable_parameters(_model) == 15, f"after freezing the first layer expected 15, got {count_trainable_parameters(_model)}"
@@ -224,30 +228,40 @@ assert count_trainable_parameters(_model) == 15, f"after freezing the first laye
 import torch
 from torch import nn
 
-_g = torch.Generator().manual_seed(0)
-for _trial in range(5):
-    _sizes = torch.randint(1, 40, (4,), generator=_g).tolist()
-    _emb = nn.Embedding(_sizes[0], _sizes[1])
-    _body = nn.Sequential(nn.Linear(_sizes[1], _sizes[2]), nn.Tanh(), nn.Linear(_sizes[2], _sizes[3], bias=_trial % 2 == 0), nn.LayerNorm(_sizes[3]))
-    _head = nn.Linear(_sizes[3], _sizes[0], bias=False)
-    _model = nn.ModuleDict({"emb": _emb, "body": _body, "head": _head})
-    if _trial >= 2:
-        _model["body"][0].weight.requires_grad_(False)
-    if _trial >= 3 and _sizes[3] == _sizes[1]:
-        _head.weight = _emb.weight  # tied weights count once
-    _got = count_trainable_parameters(_model)
-    _seen, _want = set(), 0
+
+def _build(_nn, _sizes, _trial):
+    _body = _nn.Sequential(_nn.Linear(_sizes[1], _sizes[2]), _nn.Tanh(), _nn.Linear(_sizes[2], _sizes[3], bias=_trial % 2 == 0),
+                           _nn.LayerNorm(_sizes[3]))
+    return _nn.ModuleDict({"emb": _nn.Embedding(_sizes[0], _sizes[1]), "body": _body,
+                           "head": _nn.Linear(_sizes[3], _sizes[0], bias=False)})
+
+
+def _reference_count(_model):
+    _seen, _count = set(), 0
     for _p in _model.parameters():
         if id(_p) not in _seen and _p.requires_grad:
             _seen.add(id(_p))
-            _want += _p.numel()
-    assert int(_got) == _got and int(_got) == _want, f"wrong count for model {_trial}: got {_got}"
-_frozen = nn.Linear(7, 3).requires_grad_(False)
-assert count_trainable_parameters(_frozen) == 0, "a fully frozen model trains 0 parameters"
-_tied = nn.Module()
-_tied.a = nn.Linear(5, 5)
-_tied.b = nn.Linear(5, 5)
-_tied.b.weight = _tied.a.weight
+            _count += _p.numel()
+    return _count
+
+
+_g = torch.Generator().manual_seed(0)
+for _trial in range(6):
+    _sizes = torch.randint(1, 40, (4,), generator=_g).tolist()
+    if _trial == 5:
+        _sizes[3] = _sizes[1]
+    _mine, _theirs = _build(nn, _sizes, _trial), _build(ft.nn, _sizes, _trial)  # the same model here and in the kernel
+    if _trial >= 2:
+        _mine["body"][0].weight.requires_grad_(False)
+        ft.set_requires_grad(_theirs["body"][0], "weight", False)
+    if _trial >= 3 and _sizes[3] == _sizes[1]:
+        _mine["head"].weight = _mine["emb"].weight  # tied weights count once
+        ft.share_parameter(_theirs["emb"], "weight", _theirs["head"], "weight")
+    _got = count_trainable_parameters(_theirs)
+    assert int(_got) == _got and int(_got) == _reference_count(_mine), f"wrong count for model {_trial}: got {_got}"
+assert count_trainable_parameters(ft.nn.Linear(7, 3).requires_grad_(False)) == 0, "a fully frozen model trains 0 parameters"
+_tied = ft.nn.ModuleDict({"a": ft.nn.Linear(5, 5), "b": ft.nn.Linear(5, 5)})
+ft.share_parameter(_tied["a"], "weight", _tied["b"], "weight")
 assert count_trainable_parameters(_tied) == 25 + 5 + 5, "a shared weight counts once"
 ### END HIDDEN TESTS
 
@@ -321,140 +335,164 @@ class LoRALinear(nn.Module):
         ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_init", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_init", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that a fresh LoRALinear computes exactly its base layer and trains only A and B."""
-torch.manual_seed(0)
-_base = nn.Linear(6, 4)
+# The base layers are built with ft.nn and seeded with ft.torch (torch reached through the course package):
+# when the notebook is graded the checks run in a separate process, and the layer must live in yours.
+ft.torch.manual_seed(0)
+_base = ft.nn.Linear(6, 4)
 _lora = LoRALinear(_base, r=2, alpha=4)
 assert tuple(_lora.A.shape) == (2, 6), f"A should have shape (r, in_features) = (2, 6), got {tuple(_lora.A.shape)}"
 assert tuple(_lora.B.shape) == (4, 2), f"B should have shape (out_features, r) = (4, 2), got {tuple(_lora.B.shape)}"
 _x = torch.randn(3, 6)
 assert torch.allclose(_lora(_x), _base(_x)), "at initialisation the LoRA layer must compute exactly the base layer (is B zero?)"
-_trainable = sorted(n for n, p in _lora.named_parameters() if p.requires_grad)
+_trainable = sorted(name for name, row in ft.parameter_table(_lora).items() if row["requires_grad"])
 assert _trainable == ["A", "B"], f"only A and B may be trainable, found {_trainable}"
+_table = ft.parameter_table(LoRALinear(ft.nn.Linear(6, 4, dtype=ft.torch.float64), r=2, alpha=4))
+assert _table["A"]["dtype"] == _table["B"]["dtype"] == "float64", (
+    f"A and B must take the dtype of base.weight (float64 here), got {_table['A']['dtype']} and {_table['B']['dtype']}")
 ### BEGIN HIDDEN TESTS
 import torch
-from torch import nn
 
 for _seed, (_d_in, _d_out, _r, _alpha, _bias, _lead) in enumerate([(6, 4, 2, 4, True, (3,)), (17, 5, 3, 1, False, (2, 7)), (1, 9, 1, 8, True, (1,)), (33, 33, 8, 16, True, (4, 1, 2))]):
-    torch.manual_seed(100 + _seed)
-    _base = nn.Linear(_d_in, _d_out, bias=_bias)
-    _W = _base.weight.detach().clone()
-    _b = None if _base.bias is None else _base.bias.detach().clone()
+    ft.torch.manual_seed(100 + _seed)
+    _base = ft.nn.Linear(_d_in, _d_out, bias=_bias)
+    _base_state = _base.state_dict()
+    _W, _b = _base_state["weight"], _base_state.get("bias")
     _lora = LoRALinear(_base, _r, _alpha)
     _x = torch.randn(*_lead, _d_in)
     _got = _lora(_x.clone())
     _want = _x @ _W.T + (0 if _b is None else _b)
     assert _close(_got, _want), f"a fresh LoRALinear({_d_in}->{_d_out}, r={_r}) must compute the base layer"
-    assert tuple(_lora.A.shape) == (_r, _d_in) and tuple(_lora.B.shape) == (_d_out, _r), "A must be (r, in_features) and B (out_features, r)"
-    assert all(v == 0.0 for v in _lora.B.detach().reshape(-1).tolist()), "B must start at zero"
-    assert any(v != 0.0 for v in _lora.A.detach().reshape(-1).tolist()), "A must start random (not zero), or no gradient reaches B"
-    _trainable = sorted(n for n, p in _lora.named_parameters() if p.requires_grad)
+    _A, _B = _lora.A, _lora.B
+    assert tuple(_A.shape) == (_r, _d_in) and tuple(_B.shape) == (_d_out, _r), "A must be (r, in_features) and B (out_features, r)"
+    assert all(v == 0.0 for v in _B.reshape(-1).tolist()), "B must start at zero"
+    assert any(v != 0.0 for v in _A.reshape(-1).tolist()), "A must start random (not zero), or no gradient reaches B"
+    _trainable = sorted(name for name, row in ft.parameter_table(_lora).items() if row["requires_grad"])
     assert _trainable == ["A", "B"], f"only A and B may be trainable, found {_trainable}"
-    assert _lora.base is _base, "keep the given layer as self.base"
+    _kept = _lora.base.state_dict()
+    assert set(_kept) == set(_base_state) and all(_kept[k].tolist() == _base_state[k].tolist() for k in _kept), (
+        "keep the given layer, unchanged, as self.base")
+# A's scale: like nn.Linear's weight (kaiming_uniform_ with a = sqrt(5): std 1 / sqrt(3 d_in)) or small normal values
+ft.torch.manual_seed(150)
+_A = LoRALinear(ft.nn.Linear(256, 64), 16, 16).A
+_std = float(_A.double().std())
+assert 1e-3 <= _std <= 3 / 256 ** 0.5, (
+    f"A's entries have standard deviation {_std:.3g} for in_features = 256: initialise A like nn.Linear's weight "
+    "(kaiming_uniform_ with a = sqrt(5)) or with small normal values, not N(0, 1)")
+# dtype and device come from the base layer (a float32 A on the CPU is wrong for a float64 or GPU model)
+for _kwargs, _what in (({"dtype": ft.torch.float64}, ("dtype", "float64")), ({"dtype": ft.torch.bfloat16}, ("dtype", "bfloat16")),
+                       ({"device": "meta"}, ("device", "meta"))):
+    _table = ft.parameter_table(LoRALinear(ft.nn.Linear(8, 5, **_kwargs), 2, 4))
+    _key, _value = _what
+    assert _table["A"][_key] == _value and _table["B"][_key] == _value, (
+        f"for a base layer with {_key} {_value}, A and B must have {_key} {_value}: create them with base.weight's dtype and device")
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_gradients", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_gradients", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that back-propagation reaches A and B and leaves the base layer alone."""
-torch.manual_seed(1)
-_lora = LoRALinear(nn.Linear(5, 3), r=2, alpha=2)
-_lora(torch.randn(4, 5)).pow(2).sum().backward()
-assert _lora.base.weight.grad is None, "the frozen base weight must not receive a gradient"
-assert _lora.B.grad is not None and _lora.B.grad.abs().sum() > 0, "B must receive a non-zero gradient (is A random?)"
-assert _lora.A.grad is not None, "A must receive a gradient (it is zero at step 0 because B = 0; that is fine)"
+# ft.backward_gradients runs the layer, back-propagates the sum of its squared outputs and returns the
+# gradients as data (the graded checks cannot call backward() in your notebook's process themselves).
+ft.torch.manual_seed(1)
+_lora = LoRALinear(ft.nn.Linear(5, 3), r=2, alpha=2)
+_grads = ft.backward_gradients(_lora, torch.randn(4, 5))["grads"]
+assert _grads["base.weight"] is None, "the frozen base weight must not receive a gradient"
+assert _grads["B"] is not None and _grads["B"].abs().sum() > 0, "B must receive a non-zero gradient (is A random?)"
+assert _grads["A"] is not None, "A must receive a gradient (it is zero at step 0 because B = 0; that is fine)"
 ### BEGIN HIDDEN TESTS
+import math
+
 import torch
-from torch import nn
 
 for _seed, (_d_in, _d_out, _r, _alpha) in enumerate([(5, 3, 2, 2), (12, 7, 4, 8), (3, 3, 1, 1)]):
-    torch.manual_seed(200 + _seed)
-    _base = nn.Linear(_d_in, _d_out)
+    ft.torch.manual_seed(200 + _seed)
+    _base = ft.nn.Linear(_d_in, _d_out)
     _lora = LoRALinear(_base, _r, _alpha)
-    _opt = torch.optim.SGD([p for p in _lora.parameters() if p.requires_grad], lr=0.1)
-    _W0, _b0 = _base.weight.detach().clone().tolist(), _base.bias.detach().clone().tolist()
+    _before = _base.state_dict()
     _x, _y = torch.randn(6, _d_in), torch.randn(6, _d_out)
     for _step in range(3):
-        _opt.zero_grad()
-        _out = _lora(_x)
-        assert _out.requires_grad, ("the output does not depend on A and B for autograd: use self.A and self.B "
-                                    "as they are in forward (no .detach(), no torch.no_grad())")
-        ((_out - _y) ** 2).mean().backward()
-        assert _base.weight.grad is None and _base.bias.grad is None, "no gradient may reach the base weight or bias"
-        assert _lora.A.grad is not None and _lora.B.grad is not None, "A and B must receive gradients"
-        assert any(v != 0.0 for v in _lora.B.grad.reshape(-1).tolist()), "B must receive a non-zero gradient"
+        _seen = ft.backward_gradients(_lora, _x, _y)
+        assert _seen["output_requires_grad"], ("the output does not depend on A and B for autograd: use self.A and self.B "
+                                               "as they are in forward (no .detach(), no torch.no_grad())")
+        _grads = _seen["grads"]
+        assert _grads["base.weight"] is None and _grads["base.bias"] is None, "no gradient may reach the base weight or bias"
+        assert _grads["A"] is not None and _grads["B"] is not None, "A and B must receive gradients"
+        assert any(v != 0.0 for v in _grads["B"].reshape(-1).tolist()), "B must receive a non-zero gradient"
         if _step > 0:
-            assert any(v != 0.0 for v in _lora.A.grad.reshape(-1).tolist()), "once B has moved, A must receive a non-zero gradient"
-        _opt.step()
-    assert _base.weight.detach().tolist() == _W0 and _base.bias.detach().tolist() == _b0, "training must leave the base layer unchanged"
-    _trainable = [p for p in _lora.parameters() if p.requires_grad]
-    assert sum(p.numel() for p in _trainable) == _r * (_d_in + _d_out), "exactly r (d_in + d_out) numbers are trainable"
+            assert any(v != 0.0 for v in _grads["A"].reshape(-1).tolist()), "once B has moved, A must receive a non-zero gradient"
+        ft.sgd_step(_lora, 0.1)
+    _after = _base.state_dict()
+    assert all(_after[k].tolist() == _before[k].tolist() for k in ("weight", "bias")), "training must leave the base layer unchanged"
+    _trainable = [row for row in ft.parameter_table(_lora).values() if row["requires_grad"]]
+    assert sum(math.prod(row["shape"]) for row in _trainable) == _r * (_d_in + _d_out), "exactly r (d_in + d_out) numbers are trainable"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_scaling", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_scaling", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the output once B is non-zero: base output plus (alpha / r) x A^T B^T."""
-torch.manual_seed(2)
-_base = nn.Linear(4, 3)
+ft.torch.manual_seed(2)
+_base = ft.nn.Linear(4, 3)
 _lora = LoRALinear(_base, r=2, alpha=8)
-with torch.no_grad():
-    _lora.A.copy_(torch.ones(2, 4))
-    _lora.B.copy_(torch.ones(3, 2))
+_state = _lora.state_dict()
+_state["A"], _state["B"] = torch.ones(2, 4), torch.ones(3, 2)
+_lora.load_state_dict(_state)  # A and B set to all ones
 _x = torch.ones(1, 4)
 _expected = _base(_x) + (8 / 2) * 8.0  # x A^T = [4, 4], then B gives 8 per output, scaled by alpha / r = 4
 assert torch.allclose(_lora(_x), _expected), f"expected {_expected.tolist()}, got {_lora(_x).tolist()} (scaling alpha / r = 4)"
 ### BEGIN HIDDEN TESTS
 import torch
-from torch import nn
 
 for _seed, (_d_in, _d_out, _r, _alpha, _bias, _lead) in enumerate([(4, 3, 2, 8, True, (1,)), (10, 6, 3, 1, False, (5,)), (7, 11, 4, 16, True, (2, 3)), (8, 8, 8, 2, True, (6,))]):
-    torch.manual_seed(300 + _seed)
-    _base = nn.Linear(_d_in, _d_out, bias=_bias)
+    ft.torch.manual_seed(300 + _seed)
+    _base = ft.nn.Linear(_d_in, _d_out, bias=_bias)
     _lora = LoRALinear(_base, _r, _alpha)
     _A, _B = torch.randn(_r, _d_in), torch.randn(_d_out, _r)
-    with torch.no_grad():
-        _lora.A.copy_(_A)
-        _lora.B.copy_(_B)
+    _state = _lora.state_dict()
+    _state["A"], _state["B"] = _A, _B
+    _lora.load_state_dict(_state)
     _x = torch.randn(*_lead, _d_in)
     _got = _lora(_x.clone())
-    _W = _base.weight.detach()
-    _want = _x @ _W.T + (0 if _base.bias is None else _base.bias.detach()) + (_alpha / _r) * (_x @ _A.T @ _B.T)
+    _base_state = _base.state_dict()
+    _want = _x @ _base_state["weight"].T + (_base_state["bias"] if _bias else 0) + (_alpha / _r) * (_x @ _A.T @ _B.T)
     assert _close(_got, _want), f"wrong output for d_in={_d_in}, d_out={_d_out}, r={_r}, alpha={_alpha}"
     assert abs(float(_lora.scaling) - _alpha / _r) < 1e-12, "self.scaling must be alpha / r"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_merge", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_lora_linear_merge", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that merge() gives an nn.Linear with the same outputs."""
-torch.manual_seed(3)
-_lora = LoRALinear(nn.Linear(5, 4), r=2, alpha=3)
-with torch.no_grad():
-    _lora.B.normal_()
+ft.torch.manual_seed(3)
+_lora = LoRALinear(ft.nn.Linear(5, 4), r=2, alpha=3)
+_state = _lora.state_dict()
+_state["B"] = torch.randn(4, 2)
+_lora.load_state_dict(_state)  # B moved away from zero, as after some training
 _x = torch.randn(7, 5)
 _merged = _lora.merge()
-assert isinstance(_merged, nn.Linear), f"merge() should return an nn.Linear, got {type(_merged).__name__}"
+assert ft.class_name(_merged) == "Linear", f"merge() should return an nn.Linear, got {ft.class_name(_merged)}"
 assert torch.allclose(_merged(_x), _lora(_x), atol=1e-5), "the merged layer must compute the same outputs"
 ### BEGIN HIDDEN TESTS
 import torch
-from torch import nn
 
 for _seed, (_d_in, _d_out, _r, _alpha, _bias) in enumerate([(5, 4, 2, 3, True), (9, 2, 1, 4, False), (6, 13, 3, 12, True), (16, 16, 4, 4, True)]):
-    torch.manual_seed(400 + _seed)
-    _base = nn.Linear(_d_in, _d_out, bias=_bias)
+    ft.torch.manual_seed(400 + _seed)
+    _base = ft.nn.Linear(_d_in, _d_out, bias=_bias)
     _lora = LoRALinear(_base, _r, _alpha)
     _A, _B = torch.randn(_r, _d_in), torch.randn(_d_out, _r)
-    with torch.no_grad():
-        _lora.A.copy_(_A)
-        _lora.B.copy_(_B)
+    _state = _lora.state_dict()
+    _state["A"], _state["B"] = _A, _B
+    _lora.load_state_dict(_state)
+    _base_state = _base.state_dict()
+    _W, _b = _base_state["weight"], _base_state.get("bias")
     _x = torch.randn(3, _d_in)
-    _before = _lora(_x).detach().clone()
+    _before = _lora(_x)
     _merged = _lora.merge()
-    assert isinstance(_merged, nn.Linear), "merge() must return an nn.Linear"
+    assert ft.class_name(_merged) == "Linear", "merge() must return an nn.Linear"
     _got_merged = _merged(_x)
     _got_after = _lora(_x)
-    _W, _b = _base.weight.detach(), None if _base.bias is None else _base.bias.detach()
     _want_W = _W + (_alpha / _r) * _B @ _A
     _want = _x @ _want_W.T + (0 if _b is None else _b)
     assert _close(_got_merged, _want), f"the merged layer computes the wrong function (d_in={_d_in}, d_out={_d_out}, r={_r})"
-    assert _close(_merged.weight.detach(), _want_W), "the merged weight must be W + (alpha / r) B A"
-    assert (_merged.bias is None) == (_b is None), "the merged layer keeps the base bias (or its absence)"
+    _merged_state = _merged.state_dict()
+    assert _close(_merged_state["weight"], _want_W), "the merged weight must be W + (alpha / r) B A"
+    assert ("bias" in _merged_state) == (_b is not None), "the merged layer keeps the base bias (or its absence)"
     assert _close(_got_after, _before), "merge() must not change what the LoRA layer itself computes"
 ### END HIDDEN TESTS
 
@@ -496,38 +534,39 @@ class Adapter(nn.Module):
         ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_adapter", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_adapter", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the adapter's size, that it starts as the identity, and its output once trained."""
-torch.manual_seed(4)
+ft.torch.manual_seed(4)
 _adapter = Adapter(16, 4)
 assert count_trainable_parameters(_adapter) == 148, f"Adapter(16, 4) should have 148 parameters, got {count_trainable_parameters(_adapter)}"
 _h = torch.randn(2, 5, 16)
 assert torch.allclose(_adapter(_h), _h), "a fresh adapter must return its input unchanged (zero up-projection + residual)"
-with torch.no_grad():
-    _adapter.up.weight.fill_(1.0)
-_manual = _h + torch.relu(_adapter.down(_h)) @ torch.ones(4, 16) + _adapter.up.bias
+_state = _adapter.state_dict()
+_state["up.weight"] = torch.ones(16, 4)
+_adapter.load_state_dict(_state)  # W_up set to all ones
+_manual = _h + torch.relu(_h @ _state["down.weight"].T + _state["down.bias"]) @ torch.ones(4, 16) + _state["up.bias"]
 assert torch.allclose(_adapter(_h), _manual, atol=1e-5), "with W_up = 1 the output should be h + relu(down(h)) W_up^T + b_up"
 ### BEGIN HIDDEN TESTS
+import math
+
 import torch
-from torch import nn
 
 for _seed, (_d, _b, _lead) in enumerate([(16, 4, (2, 5)), (7, 3, (1,)), (10, 1, (3, 1, 2)), (5, 12, (4,))]):
-    torch.manual_seed(500 + _seed)
+    ft.torch.manual_seed(500 + _seed)
     _adapter = Adapter(_d, _b)
     _h = torch.randn(*_lead, _d)
     _got0 = _adapter(_h.clone())
     assert _close(_got0, _h), f"Adapter({_d}, {_b}) must be the identity at initialisation"
-    _n = sum(p.numel() for p in _adapter.parameters() if p.requires_grad)
+    _table = ft.parameter_table(_adapter)
+    _n = sum(math.prod(row["shape"]) for row in _table.values() if row["requires_grad"])
     assert _n == 2 * _d * _b + _d + _b, f"Adapter({_d}, {_b}) must have 2 d b + d + b trainable parameters"
-    assert isinstance(_adapter.down, nn.Linear) and isinstance(_adapter.up, nn.Linear), "use nn.Linear layers named down and up"
+    assert ft.class_name(_adapter.down) == "Linear" and ft.class_name(_adapter.up) == "Linear", "use nn.Linear layers named down and up"
     assert (_adapter.down.in_features, _adapter.down.out_features, _adapter.up.in_features, _adapter.up.out_features) == (_d, _b, _b, _d), "down maps d -> b and up maps b -> d"
-    with torch.no_grad():
-        _adapter.up.weight.normal_()
-        _adapter.up.bias.normal_()
+    _state = _adapter.state_dict()
+    _state["up.weight"], _state["up.bias"] = torch.randn(_d, _b), torch.randn(_d)
+    _adapter.load_state_dict(_state)
     _got = _adapter(_h.clone())
-    _Wd, _bd = _adapter.down.weight.detach(), _adapter.down.bias.detach()
-    _Wu, _bu = _adapter.up.weight.detach(), _adapter.up.bias.detach()
-    _want = _h + torch.clamp(_h @ _Wd.T + _bd, min=0.0) @ _Wu.T + _bu
+    _want = _h + torch.clamp(_h @ _state["down.weight"].T + _state["down.bias"], min=0.0) @ _state["up.weight"].T + _state["up.bias"]
     assert _close(_got, _want), f"Adapter({_d}, {_b}) computes the wrong function once the up-projection is non-zero"
 ### END HIDDEN TESTS
 
@@ -566,7 +605,7 @@ def prefix_attention(X, W_q, W_k, W_v, P_k, P_v):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_prefix_attention", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_prefix_attention", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check prefix attention on a small example: shapes, rows summing to one, and p = 0."""
 torch.manual_seed(5)
 _X, _Wq, _Wk, _Wv = torch.randn(3, 4), torch.randn(4, 2), torch.randn(4, 2), torch.randn(4, 5)
@@ -784,7 +823,7 @@ def prefix_tuning_param_count(d, prefix_len, num_layers, num_labels):
 print("head only, d = 768, 2 labels:", head_only_param_count(768, 2))
 print("prefix-tuning, d = 768, 128 vectors, 12 layers, 2 labels:", prefix_tuning_param_count(768, 128, 12, 2))
 
-# %% nbgrader={"grade": true, "grade_id": "test_head_only_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_head_only_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the head's parameter count on two small cases."""
 assert head_only_param_count(4, 2) == 10, f"d = 4, 2 labels: 8 weights + 2 biases = 10, got {head_only_param_count(4, 2)}"
 assert head_only_param_count(5, 3) == 18, f"d = 5, 3 labels: 15 weights + 3 biases = 18, got {head_only_param_count(5, 3)}"
@@ -803,7 +842,7 @@ for _ in range(8):
 assert head_only_param_count(768, 2) == 2 * 768 + 2
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_prefix_tuning_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_prefix_tuning_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the prefix-tuning count on a small case."""
 assert prefix_tuning_param_count(4, 1, 1, 2) == 18, f"one layer, one key and one value of size 4, head 4 * 2 + 2: 18, got {prefix_tuning_param_count(4, 1, 1, 2)}"
 ### BEGIN HIDDEN TESTS
@@ -910,8 +949,6 @@ for _ in range(8):
 # (a tiny model, few steps): the numbers then mean nothing.
 
 # %% nbgrader={"grade": false, "grade_id": "experiment_data", "locked": true, "schema_version": 3, "solution": false, "task": false}
-from tfscourse import finetune as ft
-
 experiment = ft.ExperimentConfig.quick() if tfscourse.grading_mode() else ft.ExperimentConfig()
 topic_data = ft.topic_passages(experiment)
 print(f"{len(topic_data.train_y)} training and {len(topic_data.test_y)} test passages, labels {topic_data.labels}")

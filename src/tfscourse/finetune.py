@@ -420,3 +420,61 @@ def _train_loop(model, data, cfg, optimizer, params, device, log) -> list[float]
 def fresh_copy(gpt: GPT) -> GPT:
     """An independent copy of a pre-trained GPT (each method starts from the same weights)."""
     return copy.deepcopy(gpt)
+
+
+# ---- helpers the notebook's test cells call ------------------------------------------------------
+# When a notebook is graded, its test cells run in a separate judge process that talks to the
+# notebook's kernel in plain data only: it can call the student's classes and read a module's
+# outputs and state_dict(), but it cannot send a module into the kernel, iterate a generator there
+# or run backward() there. The test cells therefore build their layers with ``ft.nn`` (torch.nn,
+# reached through this module, so that the layer lives in the student's process) and use the
+# helpers below, which answer with plain data. In the notebook itself they do exactly what they say.
+
+
+def class_name(obj) -> str:
+    """The name of ``obj``'s class, e.g. ``"Linear"``."""
+    return type(obj).__name__
+
+
+def parameter_table(module: nn.Module) -> dict:
+    """name -> {"shape", "dtype", "device", "requires_grad"} of ``module.named_parameters()`` (shared ones once)."""
+    return {name: {"shape": tuple(p.shape), "dtype": str(p.dtype).removeprefix("torch."), "device": p.device.type,
+                   "requires_grad": bool(p.requires_grad)}
+            for name, p in module.named_parameters()}
+
+
+def share_parameter(source: nn.Module, source_name: str, target: nn.Module, target_name: str) -> None:
+    """Tie weights: ``target.<target_name>`` becomes the very same parameter as ``source.<source_name>``."""
+    setattr(target, target_name, getattr(source, source_name))
+
+
+def backward_gradients(module: nn.Module, x, target=None) -> dict:
+    """Run ``module(x)``, back-propagate a squared error, and report what autograd saw.
+
+    The loss is ``((module(x) - target) ** 2).mean()``, or ``module(x).pow(2).sum()`` without a
+    target. Gradients from earlier calls are cleared first. Returns
+    ``{"output_requires_grad": bool, "grads": {name: gradient tensor or None}}`` over
+    ``named_parameters()``; when the output does not depend on any trainable parameter
+    nothing is back-propagated and every gradient is None.
+    """
+    for p in module.parameters():
+        p.grad = None
+    out = module(x)
+    if out.requires_grad:
+        loss = out.pow(2).sum() if target is None else ((out - target) ** 2).mean()
+        loss.backward()
+    return {"output_requires_grad": bool(out.requires_grad),
+            "grads": {name: None if p.grad is None else p.grad.detach().clone() for name, p in module.named_parameters()}}
+
+
+def sgd_step(module: nn.Module, lr: float) -> None:
+    """One plain gradient step ``p -= lr * p.grad`` on the trainable parameters that have a gradient."""
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.requires_grad and p.grad is not None:
+                p -= lr * p.grad
+
+
+def set_requires_grad(module: nn.Module, name: str, flag: bool) -> None:
+    """Freeze (``False``) or unfreeze one parameter of ``module`` by name, e.g. ``"weight"``."""
+    module.get_parameter(name).requires_grad_(flag)

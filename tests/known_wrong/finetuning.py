@@ -70,6 +70,25 @@ class LoRARandomB(LoRALinear):
             self.B.normal_(std=0.1)
 
 
+class LoRAFloat32OnCPU(LoRALinear):
+    """Creates A and B with torch's defaults (float32, CPU) instead of base.weight's dtype and device."""
+
+    def __init__(self, base, r, alpha):
+        super().__init__(base, r, alpha)
+        self.A = nn.Parameter(torch.empty(r, base.in_features))
+        self.B = nn.Parameter(torch.zeros(base.out_features, r))
+        nn.init.kaiming_uniform_(self.A, a=5 ** 0.5)
+
+
+class LoRAStandardNormalA(LoRALinear):
+    """Initialises A with N(0, 1): an update about sqrt(3 d_in) times larger than nn.Linear's scale."""
+
+    def __init__(self, base, r, alpha):
+        super().__init__(base, r, alpha)
+        with torch.no_grad():
+            self.A.normal_()
+
+
 class LoRAScaleRoverAlpha(LoRALinear):
     """Scales the update by r / alpha instead of alpha / r."""
 
@@ -310,6 +329,8 @@ CASES = [
     Wrong("count_trainable_parameters", count_frozen),
     # LoRA: each hidden block of the four LoRA test cells rejects at least three of these
     Wrong("LoRALinear", LoRARandomB, ("test_lora_linear_init",)),
+    Wrong("LoRALinear", LoRAFloat32OnCPU, ("test_lora_linear_init",)),
+    Wrong("LoRALinear", LoRAStandardNormalA, ("test_lora_linear_init",)),
     Wrong("LoRALinear", LoRABaseTrainable, ("test_lora_linear_init", "test_lora_linear_gradients")),
     Wrong("LoRALinear", LoRABiasTrainable, ("test_lora_linear_init", "test_lora_linear_gradients")),
     Wrong("LoRALinear", LoRANoBasePath, ("test_lora_linear_init", "test_lora_linear_scaling")),
