@@ -462,7 +462,7 @@ for label, norms in curves.items():
 #
 # ### BEGIN SOLUTION
 # For the plain RNN the gradient falls by about 21 orders of magnitude over the 100 steps (from about
-# $10^{-3}$ at the last step to $2\cdot 10^{-24}$ at the first), for the default LSTM by about 19 (to
+# $10^{-3}$ at the last step to $2\cdot 10^{-24}$ at the first), for the default LSTM by about 20 (to
 # $10^{-23}$). These numbers are still representable in float32 (down to about $10^{-45}$); what the
 # float32 arithmetic cannot hold is their squares, which is why the norms are computed in float64. Either
 # way the loss is practically blind to $x_0$, which is exactly the input that decides the label, so
