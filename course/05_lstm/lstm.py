@@ -81,6 +81,8 @@ assert np.allclose(s, [0.11920292, 0.5, 0.88079708]), f"expected [0.1192, 0.5, 0
 big = sigmoid(np.array([[-1000.0, 1000.0]]))
 assert big.shape == (1, 2) and np.all(np.isfinite(big)), f"sigmoid must stay finite on +-1000, got {big}"
 assert np.allclose(big, [[0.0, 1.0]]), f"expected [[0, 1]] for [[-1000, 1000]], got {big}"
+tiny = sigmoid(np.array([-720.0]))
+assert tiny[0] > 0, f"sigmoid(-720) is about 2.0e-313, a positive number, got {tiny[0]}: exp(720) overflowed (use the stable form)"
 ### BEGIN HIDDEN TESTS
 import math
 
@@ -165,12 +167,12 @@ def lstm_step_from_gates(f_t, i_t, g_t, o_t, c_prev):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_lstm_step_from_gates", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
-"""Check one step on a tiny example: full forgetting, full writing, open output gate."""
+"""Check one step on a tiny example: full forgetting, full writing, an open and a half-open output gate."""
 c_demo, h_demo = lstm_step_from_gates(np.array([0.0, 1.0]), np.array([1.0, 0.0]), np.array([0.5, -0.5]),
-                                      np.array([1.0, 1.0]), np.array([2.0, 3.0]))
+                                      np.array([1.0, 0.5]), np.array([2.0, 3.0]))
 assert np.shape(c_demo) == (2,) and np.shape(h_demo) == (2,), "expected c_t and h_t of shape (2,)"
 assert np.allclose(c_demo, [0.5, 3.0]), f"c_t = f*c_prev + i*g should be [0.5, 3.0], got {c_demo}"
-assert np.allclose(h_demo, np.tanh([0.5, 3.0])), f"h_t = o*tanh(c_t) should be {np.tanh([0.5, 3.0])}, got {h_demo}"
+assert np.allclose(h_demo, [1.0, 0.5] * np.tanh([0.5, 3.0])), f"h_t = o*tanh(c_t) should be {[1.0, 0.5] * np.tanh([0.5, 3.0])}, got {h_demo}"
 ### BEGIN HIDDEN TESTS
 import math
 
@@ -510,7 +512,9 @@ def clip_grad_norm(grads, max_norm):
 
 # %% nbgrader={"grade": true, "grade_id": "test_clip_grad_norm", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check clipping on the docstring's example and on gradients that are already small."""
-clipped, norm = clip_grad_norm([np.array([3.0, 0.0]), np.array([4.0])], 1.0)
+grads_demo = [np.array([3.0, 0.0]), np.array([4.0])]
+clipped, norm = clip_grad_norm(grads_demo, 1.0)
+assert grads_demo[0].tolist() == [3.0, 0.0] and grads_demo[1].tolist() == [4.0], "clip_grad_norm must not modify its inputs: return new arrays"
 assert np.isclose(norm, 5.0), f"the global norm of [3, 0] and [4] is 5, got {norm}"
 assert len(clipped) == 2, f"expected 2 clipped arrays, got {len(clipped)}"
 assert np.allclose(clipped[0], [0.6, 0.0]) and np.allclose(clipped[1], [0.8]), f"expected [0.6, 0] and [0.8], got {clipped}"
@@ -732,6 +736,12 @@ draw = sample_next(np.array([0.0, 1.0]), 1.0, rng)
 assert isinstance(draw, (int, np.integer)) and 0 <= draw < 2, f"expected an index 0 or 1, got {draw!r}"
 counts = np.bincount([sample_next(np.array([0.0, np.log(3.0)]), 1.0, rng) for _ in range(2000)], minlength=2)
 assert abs(counts[1] / 2000 - 0.75) < 0.05, f"logits [0, log 3] at temperature 1 give P(1) = 0.75, you drew index 1 in {counts[1] / 2000:.2f} of the cases"
+counts = np.bincount([sample_next(np.array([0.0, np.log(3.0)]), 0.5, rng) for _ in range(2000)], minlength=2)
+assert abs(counts[1] / 2000 - 0.9) < 0.04, f"at temperature 0.5 the logits become [0, 2 log 3]: P(1) = 9 / 10, you drew index 1 in {counts[1] / 2000:.2f} of the cases"
+assert sample_next(np.array([10.0, 11.0]), 0.01, rng) == 1, "temperature 0.01 makes the logits [1000, 1100]: subtract the maximum before exp"
+rng_a, rng_b = char_lstm.numpy_generator(5), char_lstm.numpy_generator(5)
+draws_a = [sample_next(np.array([0.0, 0.5, 1.0]), 1.0, rng_a) for _ in range(20)]
+assert draws_a == [sample_next(np.array([0.0, 0.5, 1.0]), 1.0, rng_b) for _ in range(20)], "two generators with the same seed must give the same draws: draw with the rng you are given"
 ### BEGIN HIDDEN TESTS
 import math
 

@@ -351,6 +351,8 @@ _x = torch.randn(3, 6)
 assert torch.allclose(_lora(_x), _base(_x)), "at initialisation the LoRA layer must compute exactly the base layer (is B zero?)"
 _trainable = sorted(name for name, row in ft.parameter_table(_lora).items() if row["requires_grad"])
 assert _trainable == ["A", "B"], f"only A and B may be trainable, found {_trainable}"
+_A_std = float(LoRALinear(ft.nn.Linear(256, 8), r=4, alpha=4).A.std())
+assert 1e-3 <= _A_std <= 0.2, f"A's entries have standard deviation {_A_std:.3g} for in_features = 256: use nn.Linear's init or small normal values"
 _table = ft.parameter_table(LoRALinear(ft.nn.Linear(6, 4, dtype=ft.torch.float64), r=2, alpha=4))
 assert _table["A"]["dtype"] == _table["B"]["dtype"] == "float64", (
     f"A and B must take the dtype of base.weight (float64 here), got {_table['A']['dtype']} and {_table['B']['dtype']}")
