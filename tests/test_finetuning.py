@@ -101,3 +101,62 @@ def test_finetune_is_deterministic_and_lowers_the_loss():
     first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
     # measured: about 1.39 -> 1.11 over the quick run's ten steps
     assert last < first - 0.1, f"fine-tuning did not lower the training loss: {first:.3f} -> {last:.3f}"
+
+
+class _Adapter(nn.Module):
+    def __init__(self, d, b):
+        super().__init__()
+        self.down, self.up = nn.Linear(d, b), nn.Linear(b, d)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+
+    def forward(self, h):
+        return h + self.up(torch.relu(self.down(h)))
+
+
+def test_add_adapters_places_them_as_houlsby_and_starts_at_the_base_model():
+    cfg = ft.ExperimentConfig.quick()
+    torch.manual_seed(0)
+    gpt = ft.GPT(cfg.gpt_config())
+    x = torch.randint(cfg.vocab_size, (2, cfg.passage_tokens))
+    plain = ft.GPTClassifier(ft.fresh_copy(gpt), 4)
+    torch.manual_seed(1)
+    adapted = ft.add_adapters(ft.GPTClassifier(ft.fresh_copy(gpt), 4), _Adapter, 3)
+    adapted.head.load_state_dict(plain.head.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(adapted(x), plain(x), atol=1e-6)  # identity adapters: the pre-trained model
+    d, layers = cfg.n_embd, cfg.n_layer
+    assert _trainable(adapted) == layers * 2 * (2 * d * 3 + d + 3) + d * 4 + 4
+    block = adapted.gpt.transformer.h[0]
+    assert isinstance(block.attn[1], _Adapter) and isinstance(block.mlp[1], _Adapter)  # on each sub-layer's output
+
+
+def test_split_validation_holds_out_per_class_and_keeps_the_test_set():
+    cfg = ft.ExperimentConfig.quick()
+    data = ft.topic_passages(cfg)
+    fit, val_x, val_y = ft.split_validation(data, 4)
+    assert val_y.bincount().tolist() == [4] * len(cfg.topics)
+    assert len(fit.train_y) + len(val_y) == len(data.train_y)
+    assert torch.equal(fit.test_x, data.test_x)
+    rows = {tuple(r) for r in fit.train_x.tolist()}
+    assert not any(tuple(r) in rows for r in val_x.tolist())
+
+
+def test_test_cell_helpers_report_plain_data():
+    torch.manual_seed(0)
+    layer = nn.Linear(3, 2)
+    layer.bias.requires_grad_(False)
+    table = ft.parameter_table(layer)
+    assert table["weight"] == {"shape": (2, 3), "dtype": "float32", "device": "cpu", "requires_grad": True}
+    assert table["bias"]["requires_grad"] is False
+    seen = ft.backward_gradients(layer, torch.ones(1, 3))
+    assert seen["output_requires_grad"] and seen["grads"]["bias"] is None
+    assert torch.allclose(seen["grads"]["weight"], 2 * layer(torch.ones(1, 3)).detach().T @ torch.ones(1, 3))
+    before = layer.weight.detach().clone()
+    ft.sgd_step(layer, 0.5)
+    assert torch.allclose(layer.weight.detach(), before - 0.5 * seen["grads"]["weight"])
+    tied = nn.ModuleDict({"a": nn.Linear(2, 2), "b": nn.Linear(2, 2)})
+    ft.share_parameter(tied["a"], "weight", tied["b"], "weight")
+    assert tied["b"].weight is tied["a"].weight and ft.class_name(tied["a"]) == "Linear"
+    ft.set_requires_grad(tied["a"], "bias", False)
+    assert not tied["a"].bias.requires_grad

@@ -121,3 +121,29 @@ def test_char_lstm_shapes_and_numpy_weights():
 @pytest.mark.parametrize("field", ["steps", "max_seconds", "seq_len"])
 def test_config_defaults_are_positive(field):
     assert getattr(CharLMConfig(), field) > 0
+
+
+def clip_torch_rule(grads, max_norm):
+    """torch.nn.utils.clip_grad_norm_'s own rule: scale by max_norm / (norm + 1e-6), at most 1."""
+    grads = [np.asarray(g, dtype=float) for g in grads]
+    total = float(np.sqrt(sum(float((g * g).sum()) for g in grads)))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return [g * scale for g in grads], total
+
+
+def test_clip_grad_norm_accepts_torchs_rule():
+    """The task says to match torch.nn.utils.clip_grad_norm_, so its epsilon in the divisor must pass."""
+    from tests.conftest import harness
+    from tests.nbharness import Wrong
+
+    result = harness("05_lstm").run_test("test_clip_grad_norm", Wrong("clip_grad_norm", clip_torch_rule))
+    assert result.passed, result.error
+
+
+def test_q9_visible_test_does_not_print_the_answer():
+    """The visible check of the hand computation must not compute c_t for the student."""
+    from tests.conftest import harness
+    from tfscourse_staff.notebooks import split_hidden_tests
+
+    visible = split_hidden_tests(harness("05_lstm").test_sources["test_q9_by_hand"])[0]
+    assert "print" not in visible and "lstm_step_from_gates" not in visible

@@ -93,3 +93,20 @@ def random_windows(data: torch.Tensor, seq_len: int, batch_size: int, generator:
     starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,), generator=generator)
     windows = torch.stack([data[s : s + seq_len + 1] for s in starts.tolist()])  # (B, T + 1)
     return windows[:, :-1].contiguous(), windows[:, 1:].contiguous()
+
+
+# ---- helpers the notebook's test cells call ------------------------------------------------------
+# When the notebook is graded, its test cells run in a separate judge process that exchanges plain
+# data with the notebook's kernel. A NumPy generator cannot travel as data, and the judge only ever
+# sends copies of its arrays; these two helpers make a generator in the notebook's own process and
+# report the arguments of a call as they are after the call. In the notebook they do just that.
+
+
+def numpy_generator(seed: int) -> np.random.Generator:
+    """``np.random.default_rng(seed)``."""
+    return np.random.default_rng(seed)
+
+
+def call_keeping_arguments(function, *args):
+    """``(function(*args), args)``: the result and the arguments as they are after the call (changed in place?)."""
+    return function(*args), list(args)
