@@ -180,18 +180,33 @@ class NotebookHarness:
 
         The run starts after the cell that defines ``wrong.target``, from a copy of the namespace
         the master had there (so nothing of the cached master changes), puts the wrong answer in,
-        and executes every later cell as autograde would: a failing ordinary cell is recorded and
-        the run goes on. Returns the failing test cells with how they failed.
+        and executes every later cell that reads the answer or a name bound by a cell that did
+        (anywhere in its code, function bodies included), as autograde would: a failing ordinary
+        cell is recorded and the run goes on. A cell that reads none of them would do what it did
+        in the master's run, so its bindings are taken from there (a notebook's slow experiments
+        run only when they depend on the answer). The test cells the case names are not run (that
+        they fail is checked on its own). Returns the other failing test cells with how they failed.
         """
         start = self.defining_cell(wrong.target) + 1
         namespace = _detached(self.cell_snapshots[start] if start < len(self.cell_snapshots) else {})
         _put_answer(namespace, wrong)
         failed: dict[str, CellResult] = {}
+        affected = {wrong.target}  # names whose value may differ from the master's
         import matplotlib.pyplot as plt
 
         with _autograde_environment():
-            for gid, source, is_test in self.code_cells[start:]:
+            for index in range(start, len(self.code_cells)):
+                gid, source, is_test = self.code_cells[index]
+                bound, read = _top_level_names(source), _names_read(source)
+                if is_test and gid in wrong.tests:
+                    continue  # the cells the case breaks: their failing is checked elsewhere, not re-run
+                if read is not None and not read & affected:
+                    # it cannot see the wrong answer: take what the master's run of it bound
+                    after = self.cell_snapshots[index + 1] if index + 1 < len(self.cell_snapshots) else {}
+                    namespace.update(_detached({n: after[n] for n in bound if n in after}))
+                    continue
                 result = run_cell(source, namespace, gid)
+                affected |= bound
                 if is_test and not result.passed:
                     failed[gid] = result
                 plt.close("all")
@@ -245,6 +260,16 @@ def _top_level_names(source: str) -> set[str]:
             for target in targets:
                 names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
     return names
+
+
+def _names_read(source: str) -> set[str] | None:
+    """Every name a cell reads, in function and class bodies too; None when it does not parse."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
 _SHARED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)

@@ -113,8 +113,8 @@ def test_known_wrong_answer_costs_only_its_own_points(assignment, case, record_p
         assert test_id in h.test_sources, f"{case.label} lists an unknown test cell {test_id} in also_costs"
     failed = h.cascade(case)
     allowed = set(case.tests) | set(case.also_costs)
-    own = sum(h.points(tid) for tid in failed if tid in case.tests)
-    other = {tid: h.points(tid) for tid in failed if tid not in case.tests}
+    own = sum(h.points(tid) for tid in case.tests)
+    other = {tid: h.points(tid) for tid in failed}
     record_property(CASCADE_PROPERTY, (assignment, case.label, own, sum(other.values())))
     beyond = {tid: points for tid, points in other.items() if tid not in allowed}
     assert not beyond, (
