@@ -109,7 +109,7 @@ def mha_shapes(S, E, H, M_QK, M_V):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_mha_shapes", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_mha_shapes", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the keys and a few shapes of mha_shapes(S=4, E=6, H=2, M_QK=3, M_V=3)."""
 KEYS = {"W_Q", "W_K", "W_V", "Q_h", "K_h", "V_h", "scores", "weights", "head_output", "concat", "W_O", "output"}
 shapes = mha_shapes(4, 6, 2, 3, 3)
@@ -202,7 +202,7 @@ def mha_param_count(E, H, M_QK, M_V, bias=False):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_mha_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_mha_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the count for E = 8, H = 2, M_QK = M_V = 4 (four 8 x 8 matrices)."""
 n_params = mha_param_count(8, 2, 4, 4)
 assert n_params == 256, f"four 8 x 8 matrices hold 256 numbers, got {n_params}"
@@ -244,7 +244,7 @@ q1_weights = softmax(q1_scores / np.sqrt(2))
 print("scores :", np.round(q1_scores, 4))
 print("weights:", np.round(q1_weights, 4))
 
-# %% nbgrader={"grade": true, "grade_id": "test_q1_answers", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_q1_answers", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the scores and weights of q_1."""
 assert np.shape(q1_scores) == (3,) and np.shape(q1_weights) == (3,), "expected two arrays of length 3"
 assert abs(float(np.sum(q1_weights)) - 1.0) < 1e-9, f"weights should sum to 1, got {np.sum(q1_weights)}"
@@ -289,7 +289,7 @@ def multi_head_attention(X, W_Q, W_K, W_V, W_O, mask=None):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_multi_head_attention", "locked": true, "points": 5.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_multi_head_attention", "locked": true, "points": 5.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check shapes, weights that sum to one, a zero masked weight, and the H = 1 case against one head by hand."""
 rng = np.random.default_rng(0)
 X_small = rng.normal(size=(4, 6))
@@ -509,7 +509,7 @@ def transformer_layer(X, W_q, W_k, W_v, W_1, W_2, causal=False):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_transformer_layer", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_transformer_layer", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the encoder layer against the sheet's Z and output (to 2e-3) and the decoder's first row."""
 Z_enc, out_enc = transformer_layer(X_hello, W_q_hello, W_k_hello, W_v_hello, W_1_hello, W_2_hello)
 assert Z_enc.shape == (3, 3) and out_enc.shape == (3, 3), f"expected two (3, 3) arrays, got {Z_enc.shape} and {out_enc.shape}"
@@ -614,7 +614,7 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_layer_norm", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_layer_norm", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that each row gets mean beta and standard deviation about gamma."""
 x_ln = np.array([[1.0, 2.0, 3.0, 4.0], [10.0, 10.0, 10.0, 14.0], [0.0, 0.0, 0.0, 0.0]])
 y_ln = layer_norm(x_ln, np.ones(4), np.zeros(4))
@@ -670,21 +670,21 @@ answer_q2 = {"A", "B", "C"}
 answer_q3 = {"A", "B"}
 ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q1: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B", "C", "D"}, "answer_q1 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q1) is set and answer_q1 == {"A"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q2: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B", "C", "D"}, "answer_q2 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q2) is set and answer_q2 == {"A", "B", "C"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q3: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B", "C", "D"}, "answer_q3 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
