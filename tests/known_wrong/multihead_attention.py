@@ -133,6 +133,55 @@ def mha_softmax_over_queries(X, W_Q, W_K, W_V, W_O, mask=None):
     return np.concatenate(list(w @ V), axis=1) @ W_O, w
 
 
+def mha_no_scaling(X, W_Q, W_K, W_V, W_O, mask=None):
+    """Forgets the 1/sqrt(M_QK) scaling."""
+    Q, K, V = (np.einsum("se,hem->hsm", X, W) for W in (W_Q, W_K, W_V))
+    scores = Q @ K.transpose(0, 2, 1)
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    w = softmax(scores)  # noqa: F821
+    return np.concatenate(list(w @ V), axis=1) @ W_O, w
+
+
+def mha_mask_after_softmax(X, W_Q, W_K, W_V, W_O, mask=None):
+    """Zeroes the masked weights after the softmax, so rows no longer sum to one."""
+    Q, K, V = (np.einsum("se,hem->hsm", X, W) for W in (W_Q, W_K, W_V))
+    w = softmax(Q @ K.transpose(0, 2, 1) / np.sqrt(W_Q.shape[-1]))  # noqa: F821
+    if mask is not None:
+        w = w * mask
+    return np.concatenate(list(w @ V), axis=1) @ W_O, w
+
+
+def mha_no_output_projection(X, W_Q, W_K, W_V, W_O, mask=None):
+    """Returns the concatenated heads without multiplying by W_O."""
+    Q, K, V = (np.einsum("se,hem->hsm", X, W) for W in (W_Q, W_K, W_V))
+    scores = Q @ K.transpose(0, 2, 1) / np.sqrt(W_Q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    w = softmax(scores)  # noqa: F821
+    return np.concatenate(list(w @ V), axis=1), w
+
+
+def mha_mask_inverted(X, W_Q, W_K, W_V, W_O, mask=None):
+    """Reads True in the mask as 'hidden' (the opposite of this notebook's convention)."""
+    Q, K, V = (np.einsum("se,hem->hsm", X, W) for W in (W_Q, W_K, W_V))
+    scores = Q @ K.transpose(0, 2, 1) / np.sqrt(W_Q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, -np.inf, scores)
+    w = softmax(scores)  # noqa: F821
+    return np.concatenate(list(w @ V), axis=1) @ W_O, w
+
+
+def mha_mask_large_negative(X, W_Q, W_K, W_V, W_O, mask=None):
+    """Masks with -1e9 instead of -inf: a query with no visible key gets uniform weights, not zeros."""
+    Q, K, V = (np.einsum("se,hem->hsm", X, W) for W in (W_Q, W_K, W_V))
+    scores = Q @ K.transpose(0, 2, 1) / np.sqrt(W_Q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -1e9)
+    w = softmax(scores)  # noqa: F821
+    return np.concatenate(list(w @ V), axis=1) @ W_O, w
+
+
 # ---- transformer_layer ---------------------------------------------------
 
 
@@ -191,6 +240,26 @@ def layer_mask_future_only(X, W_q, W_k, W_v, W_1, W_2, causal=False):
     return Z, Y + np.maximum(Y @ W_1, 0) @ W_2
 
 
+def layer_no_relu(X, W_q, W_k, W_v, W_1, W_2, causal=False):
+    """Leaves out the ReLU: the feed-forward network becomes one linear map."""
+    scores = (X @ W_q) @ (X @ W_k).T / np.sqrt(W_q.shape[1])
+    if causal:
+        scores = np.where(np.tril(np.ones(scores.shape, dtype=bool)), scores, -np.inf)
+    Z = softmax(scores) @ (X @ W_v)  # noqa: F821
+    Y = X + Z
+    return Z, Y + Y @ W_1 @ W_2
+
+
+def layer_causal_after_softmax(X, W_q, W_k, W_v, W_1, W_2, causal=False):
+    """Applies the causal mask to the weights after the softmax (rows no longer sum to one)."""
+    w = softmax((X @ W_q) @ (X @ W_k).T / np.sqrt(W_q.shape[1]))  # noqa: F821
+    if causal:
+        w = np.tril(w)
+    Z = w @ (X @ W_v)
+    Y = X + Z
+    return Z, Y + np.maximum(Y @ W_1, 0) @ W_2
+
+
 # ---- layer_norm ----------------------------------------------------------
 
 
@@ -225,37 +294,52 @@ def layer_norm_no_affine(x, gamma, beta, eps=1e-5):
     return (x - mean) / np.sqrt(x.var(axis=-1, keepdims=True) + eps)
 
 
+MHA_OUT = ("test_multi_head_attention_output",)
+MHA_MASK = ("test_multi_head_attention_mask",)
+LAYER_OUT = ("test_transformer_layer_output",)
+
 CASES = [
-    Wrong("mha_shapes", shapes_concat_with_m_qk),
-    Wrong("mha_shapes", shapes_heads_not_split),
-    Wrong("mha_shapes", shapes_column_convention),
-    Wrong("mha_shapes", shapes_scores_by_key_size),
-    Wrong("mha_param_count", params_without_output),
-    Wrong("mha_param_count", params_output_with_m_qk),
-    Wrong("mha_param_count", params_bias_ignored),
-    Wrong("mha_param_count", params_one_head),
-    Wrong("multi_head_attention", mha_heads_not_split),
-    Wrong("multi_head_attention", mha_concat_wrong_order),
-    Wrong("multi_head_attention", mha_concat_heads_reversed),
-    Wrong("multi_head_attention", mha_mask_ignored),
-    Wrong("multi_head_attention", mha_scaled_by_sqrt_e),
-    Wrong("multi_head_attention", mha_scaled_by_sqrt_m_v),
-    Wrong("multi_head_attention", mha_softmax_over_queries),
-    Wrong("transformer_layer", layer_no_scaling),
-    Wrong("transformer_layer", layer_no_residuals),
-    Wrong("transformer_layer", layer_residual_inside_z),
-    Wrong("transformer_layer", layer_relu_after_w2),
-    Wrong("transformer_layer", layer_causal_ignored),
-    Wrong("transformer_layer", layer_mask_future_only),
-    Wrong("layer_norm", layer_norm_wrong_axis),
-    Wrong("layer_norm", layer_norm_whole_array),
-    Wrong("layer_norm", layer_norm_unbiased),
-    Wrong("layer_norm", layer_norm_eps_outside),
-    Wrong("layer_norm", layer_norm_no_affine),
+    Wrong("mha_shapes", shapes_concat_with_m_qk, pitfall=True),
+    Wrong("mha_shapes", shapes_heads_not_split, pitfall=True),
+    Wrong("mha_shapes", shapes_column_convention, pitfall=True),
+    Wrong("mha_shapes", shapes_scores_by_key_size, pitfall=True),
+    Wrong("mha_param_count", params_without_output, pitfall=True),
+    Wrong("mha_param_count", params_output_with_m_qk, pitfall=True),
+    Wrong("mha_param_count", params_bias_ignored, pitfall=True),
+    Wrong("mha_param_count", params_one_head, pitfall=True),
+    Wrong("multi_head_attention", mha_heads_not_split, pitfall=True),
+    Wrong("multi_head_attention", mha_concat_wrong_order, MHA_OUT, pitfall=True),
+    Wrong("multi_head_attention", mha_concat_heads_reversed, MHA_OUT, pitfall=True),
+    Wrong("multi_head_attention", mha_no_output_projection, MHA_OUT, pitfall=True),
+    Wrong("multi_head_attention", mha_mask_ignored, MHA_MASK, pitfall=True),
+    Wrong("multi_head_attention", mha_mask_after_softmax, MHA_MASK, pitfall=True),
+    Wrong("multi_head_attention", mha_mask_inverted, MHA_MASK, pitfall=True),
+    Wrong("multi_head_attention", mha_mask_large_negative, MHA_MASK),
+    Wrong("multi_head_attention", mha_scaled_by_sqrt_e, pitfall=True),
+    Wrong("multi_head_attention", mha_scaled_by_sqrt_m_v, pitfall=True),
+    Wrong("multi_head_attention", mha_no_scaling, pitfall=True),
+    Wrong("multi_head_attention", mha_softmax_over_queries, pitfall=True, also_costs=MHA_MASK,
+          why="normalises over the queries (axis -2) instead of the keys; the mask test then fails too, because "
+              "it checks that each ROW is renormalised over its visible keys, which a column softmax never does"),
+    Wrong("transformer_layer", layer_no_scaling, pitfall=True),
+    Wrong("transformer_layer", layer_no_residuals, LAYER_OUT, pitfall=True),
+    Wrong("transformer_layer", layer_residual_inside_z, ("test_transformer_layer", *LAYER_OUT), pitfall=True),
+    Wrong("transformer_layer", layer_relu_after_w2, LAYER_OUT, pitfall=True),
+    Wrong("transformer_layer", layer_no_relu, LAYER_OUT, pitfall=True),
+    Wrong("transformer_layer", layer_causal_ignored, pitfall=True),
+    Wrong("transformer_layer", layer_mask_future_only, pitfall=True),
+    Wrong("transformer_layer", layer_causal_after_softmax, pitfall=True),
+    Wrong("layer_norm", layer_norm_wrong_axis, pitfall=True),
+    Wrong("layer_norm", layer_norm_whole_array, pitfall=True),
+    Wrong("layer_norm", layer_norm_unbiased, pitfall=True),
+    Wrong("layer_norm", layer_norm_eps_outside, pitfall=True),
+    Wrong("layer_norm", layer_norm_no_affine, pitfall=True),
     # numbers the student types in
-    Wrong("q1_weights", np.array([0.0, 0.5, 0.5]), ("test_q1_answers",), "scores normalised linearly"),
-    Wrong("q1_weights", np.exp([0, 1, 1]) / np.exp([0, 1, 1]).sum(), ("test_q1_answers",), "softmax without the sqrt(2) scale"),
-    Wrong("q1_scores", np.array([1.0, 0.0, 1.0]), ("test_q1_answers",), "dot products with the queries instead of the keys"),
+    Wrong("q1_weights", np.array([0.0, 0.5, 0.5]), ("test_q1_answers",), "scores normalised linearly", pitfall=True),
+    Wrong("q1_weights", np.exp([0, 1, 1]) / np.exp([0, 1, 1]).sum(), ("test_q1_answers",), "softmax without the sqrt(2) scale",
+          pitfall=True),
+    Wrong("q1_scores", np.array([1.0, 0.0, 1.0]), ("test_q1_answers",), "dot products with the queries instead of the keys",
+          pitfall=True),
     Wrong("answer_q1", {"B"}, ("test_concept_q1",)),
     Wrong("answer_q1", {"A", "B"}, ("test_concept_q1",)),
     Wrong("answer_q1", set(), ("test_concept_q1",)),
