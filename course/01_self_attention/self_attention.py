@@ -66,13 +66,21 @@ def softmax(x, axis=-1):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_softmax", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
-"""Check that softmax is positive, sums to one along the chosen axis and survives huge logits."""
+"""Check that softmax is positive, sums to one along the chosen axis, survives huge logits and gives -inf weight 0."""
 w = softmax(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]))
 assert w.shape == (2, 3), f"expected shape (2, 3), got {w.shape}"
-assert np.allclose(w.sum(axis=-1), 1.0), f"rows should sum to 1, got {w.sum(axis=-1)}"
+assert np.allclose(w.sum(axis=-1), 1.0), f"rows should sum to 1 (divide by the sum along the axis, not over the whole array), got {w.sum(axis=-1)}"
 assert np.allclose(w[1], 1 / 3), f"equal scores should give equal weights, got {w[1]}"
 big = softmax(np.array([1000.0, 1001.0]))
-assert np.all(np.isfinite(big)), f"softmax overflowed on [1000, 1001]: {big}"
+assert np.all(np.isfinite(big)), f"softmax overflowed on [1000, 1001]: {big} (subtract the maximum before np.exp)"
+two_rows = softmax(np.array([[1000.0, 1001.0], [0.0, 1.0]]))
+assert np.all(np.isfinite(two_rows)) and np.allclose(two_rows[1], two_rows[0]), (
+    "[[1000, 1001], [0, 1]]: both rows should be [0.269, 0.731]. Subtract the maximum of EACH row "
+    f"(np.max(x, axis=axis, keepdims=True)), not of the whole array; got {np.round(two_rows, 3).tolist()}")
+cols = softmax(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), axis=0)
+assert np.allclose(cols.sum(axis=0), 1.0), f"softmax(x, axis=0) must make each COLUMN sum to 1: use the axis argument, got column sums {cols.sum(axis=0)}"
+masked = softmax(np.array([0.0, -np.inf, 0.0]))
+assert np.allclose(masked, [0.5, 0.0, 0.5]), f"an entry equal to -inf must get weight 0, got {masked}"
 ### BEGIN HIDDEN TESTS
 import math
 
@@ -155,69 +163,95 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_scaled_dot_product_attention", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
-"""Check attention on a small example: shapes, weights that sum to one, and masked weights that are zero."""
+# %% nbgrader={"grade": true, "grade_id": "test_scaled_dot_product_attention", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check attention without a mask: shapes, weights that sum to one, the scaling by sqrt(d_k), output = weights @ V, huge scores."""
+probes = softmax(np.array([[0.0, 1.0], [1.0, 2.0]])), softmax(np.array([[1000.0, 1001.0]]))
+assert all(np.allclose(p, [0.26894142, 0.73105858]) for p in probes), "your softmax is wrong (its own test above fails): fix it first, this function uses it"
 Q = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
 K = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 V = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 out, w = scaled_dot_product_attention(Q, K, V)
 assert out.shape == (3, 3), f"expected output of shape (3, 3), got {out.shape}"
 assert w.shape == (3, 3), f"expected weights of shape (3, 3), got {w.shape}"
-assert np.allclose(w.sum(axis=1), 1.0), f"each row of weights should sum to 1, got {w.sum(axis=1)}"
-expected_row0 = softmax(np.array([0.0, 1.0, 1.0]) / np.sqrt(2))
-assert np.allclose(w[0], expected_row0), f"query 0: expected weights {expected_row0}, got {w[0]}"
-mask = np.array([[True, False, True], [True, True, True], [False, False, True]])
-out_m, w_m = scaled_dot_product_attention(Q, K, V, mask=mask)
-assert np.all(w_m[~mask] == 0), f"masked weights must be exactly 0, got {w_m[~mask]}"
-assert np.allclose(w_m.sum(axis=1), 1.0), f"rows should still sum to 1 after masking, got {w_m.sum(axis=1)}"
+assert np.allclose(w.sum(axis=1), 1.0), (
+    f"each row of weights should sum to 1 (softmax over the keys, axis=-1), got {w.sum(axis=1)}"
+    + (": your COLUMNS sum to 1, the softmax ran over the queries" if np.allclose(w.sum(axis=0), 1.0) else ""))
+
+
+def row0(divisor):
+    """Weights of query 0, whose raw scores are 0, 1, 1, after dividing by `divisor`."""
+    e = np.exp(np.array([0.0, 1.0, 1.0]) / divisor)
+    return e / e.sum()
+
+
+assert not np.allclose(w[0], row0(1.0)), "the scores were not scaled: divide Q K^T by sqrt(d_k) = sqrt(2)"
+assert not np.allclose(w[0], row0(2.0)), "the scores were divided by d_k = 2: divide by its square root, sqrt(2)"
+assert not np.allclose(w[0], row0(np.sqrt(3))), "the scores were divided by sqrt(d_v) = sqrt(3): divide by sqrt(d_k) = sqrt(2), the size of a key"
+assert np.allclose(w[0], row0(np.sqrt(2))), f"query 0 (raw scores 0, 1, 1): expected softmax([0, 1, 1] / sqrt(2)), got {w[0]}"
+assert np.allclose(out, w @ V), "the output is the weighted sum of the values: weights @ V"
+_, w_big = scaled_dot_product_attention(np.array([[300.0, 300.0]]), np.array([[300.0, 300.0], [-300.0, 300.0]]), np.array([[1.0], [2.0]]))
+assert np.all(np.isfinite(w_big)), "scores of about 10^5 gave nan or inf: use your stable softmax (subtract the maximum)"
 ### BEGIN HIDDEN TESTS
 import numpy as np
 import torch
 
-
-def _reference_attention(Q, K, V, mask=None):
-    scores = (Q @ K.T) / np.sqrt(Q.shape[1])
-    if mask is not None:
-        scores = np.where(mask, scores, -np.inf)
-    weights = np.zeros_like(scores)
-    for i, row in enumerate(scores):
-        if np.isfinite(row).any():
-            e = np.exp(row - row[np.isfinite(row)].max())
-            weights[i] = e / e.sum()
-    return weights @ V, weights
-
-
 _rng = np.random.default_rng(7)
 for _n_q, _n_k, _d_k, _d_v in [(1, 1, 1, 1), (3, 5, 4, 2), (7, 2, 3, 6), (4, 4, 16, 16), (2, 9, 5, 1)]:
     _Q, _K, _V = (_rng.normal(size=s) * 3 for s in ((_n_q, _d_k), (_n_k, _d_k), (_n_k, _d_v)))
-    _mask = _rng.random((_n_q, _n_k)) < 0.7
-    _mask[:, 0] = True
-    for _m in (None, _mask):
-        _out, _w = scaled_dot_product_attention(_Q.copy(), _K.copy(), _V.copy(), mask=None if _m is None else _m.copy())
-        _ref_out, _ref_w = _reference_attention(_Q, _K, _V, _m)
-        _which = "without" if _m is None else "with"
-        assert _close(_w, _ref_w), f"weights {_which} a mask are wrong for n_q={_n_q}, n_k={_n_k}, d_k={_d_k}, d_v={_d_v}"
-        assert _close(_out, _ref_out), f"output {_which} a mask is wrong for n_q={_n_q}, n_k={_n_k}, d_k={_d_k}, d_v={_d_v}"
-        if _m is not None:
-            assert all(v == 0.0 for v in _w[~_m].tolist()), "masked weights must be exactly 0"
-        # the same computation in PyTorch
-        _t = [torch.tensor(a) for a in (_Q, _K, _V)]
-        _t_mask = None if _m is None else torch.tensor(_m)
-        _torch_out = torch.nn.functional.scaled_dot_product_attention(*_t, attn_mask=_t_mask).numpy()
-        assert _close(_out, _torch_out), f"output disagrees with torch's scaled_dot_product_attention ({_which} a mask)"
+    _out, _w = scaled_dot_product_attention(_Q.copy(), _K.copy(), _V.copy())
+    _t = [torch.tensor(a) for a in (_Q, _K, _V)]
+    _ref_w = torch.softmax(_t[0] @ _t[1].T / _d_k ** 0.5, dim=-1).numpy()
+    _torch_out = torch.nn.functional.scaled_dot_product_attention(*_t).numpy()
+    _what = f"n_q={_n_q}, n_k={_n_k}, d_k={_d_k}, d_v={_d_v}"
+    assert _close(_w, _ref_w), f"weights are wrong for {_what}"
+    assert _close(_out, _torch_out), f"output disagrees with torch's scaled_dot_product_attention for {_what}"
 
 # huge logits stay finite
-_Q = np.array([[300.0, 300.0]])
-_K = np.array([[300.0, 300.0], [-300.0, 300.0]])
-_V = np.array([[1.0], [2.0]])
-_out, _w = scaled_dot_product_attention(_Q, _K, _V)
+_out, _w = scaled_dot_product_attention(np.array([[300.0, 300.0]]), np.array([[300.0, 300.0], [-300.0, 300.0]]), np.array([[1.0], [2.0]]))
 assert _close(_w, np.array([[1.0, 0.0]])), "large scores must give finite weights (subtract the maximum)"
+### END HIDDEN TESTS
 
-# a fully masked row gives zeros, not nan
-_mask = np.array([[True, True], [False, False]])
-_out, _w = scaled_dot_product_attention(np.ones((2, 2)), np.ones((2, 2)), np.array([[1.0, 2.0], [3.0, 4.0]]), mask=_mask)
-assert _close(_w, np.array([[0.5, 0.5], [0.0, 0.0]])), "a fully masked row must get all-zero weights"
-assert _close(_out, np.array([[2.0, 3.0], [0.0, 0.0]])), "a fully masked row must give an all-zero output"
+# %% nbgrader={"grade": true, "grade_id": "test_scaled_dot_product_attention_mask", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check masks: masked weights exactly 0, the other weights YOUR unmasked ones renormalised, and a fully masked row all zeros."""
+Q = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+K = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+V = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+_, w = scaled_dot_product_attention(Q, K, V)
+mask = np.array([[True, False, True], [True, True, True], [False, False, True]])
+out_m, w_m = scaled_dot_product_attention(Q, K, V, mask=mask)
+assert w_m.shape == (3, 3), f"expected weights of shape (3, 3), got {w_m.shape}"
+assert np.all(w_m[~mask] == 0), f"masked weights must be exactly 0, got {w_m[~mask]} (True in the mask means 'may attend')"
+assert np.allclose(w_m.sum(axis=1), 1.0), (
+    f"rows should still sum to 1 after masking, got {w_m.sum(axis=1)}: mask the SCORES (-inf) before the softmax, not the weights after it")
+assert np.allclose(w_m, w * mask / (w * mask).sum(axis=1, keepdims=True)), "the visible keys should keep the proportions of their unmasked weights"
+assert np.allclose(out_m, w_m @ V), "the output is the weighted sum of the values: weights @ V"
+out_e, w_e = scaled_dot_product_attention(Q, K, V, mask=np.array([[True, True, True], [False, False, False], [True, False, False]]))
+assert not np.any(np.isnan(w_e)), "a row with no allowed key gave nan: this course's convention is all-zero weights (see above)"
+assert np.all(w_e[1] == 0) and np.all(out_e[1] == 0), f"a row with no allowed key must get all-zero weights and output, got {w_e[1]}, {out_e[1]}"
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+_rng = np.random.default_rng(8)
+for _n_q, _n_k, _d_k, _d_v in [(1, 1, 1, 1), (3, 5, 4, 2), (7, 2, 3, 6), (4, 4, 16, 16), (2, 9, 5, 1)]:
+    _Q, _K, _V = (_rng.normal(size=s) * 3 for s in ((_n_q, _d_k), (_n_k, _d_k), (_n_k, _d_v)))
+    _, _w_full = scaled_dot_product_attention(_Q.copy(), _K.copy(), _V.copy())
+    _mask = _rng.random((_n_q, _n_k)) < 0.6
+    _mask[0] = False  # a query that may look at nothing
+    for _m in (_mask, np.ones((_n_q, _n_k), dtype=bool)):
+        _out, _w = scaled_dot_product_attention(_Q.copy(), _K.copy(), _V.copy(), mask=_m.copy())
+        assert type(_w) is np.ndarray and _w.shape == (_n_q, _n_k), "weights must be an array of shape (n_q, n_k)"
+        for _i in range(_n_q):
+            _keep = [_j for _j in range(_n_k) if _m[_i, _j]]
+            _row = _w[_i].tolist()
+            assert all(_row[_j] == 0.0 for _j in range(_n_k) if not _m[_i, _j]), "masked weights must be exactly 0"
+            if not _keep:
+                assert all(v == 0.0 for v in _row), "a query with no allowed key must get all-zero weights"
+                continue
+            _total = sum(float(_w_full[_i, _j]) for _j in _keep)
+            assert all(abs(_row[_j] - float(_w_full[_i, _j]) / _total) < 1e-6 for _j in _keep), (
+                f"the allowed weights are not the softmax over the allowed keys (n_q={_n_q}, n_k={_n_k})")
+        _want_out = np.array([[sum(_w[_i, _j] * _V[_j, _c] for _j in range(_n_k)) for _c in range(_d_v)] for _i in range(_n_q)])
+        assert _close(_out, _want_out), "with a mask, the output must be weights @ V (zeros for a row with no allowed key)"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "cat_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -265,15 +299,39 @@ print("output :", np.round(cat_output, 4))
 assert np.shape(cat_scores) == (6,), f"expected 6 scores, got shape {np.shape(cat_scores)}"
 assert np.allclose(cat_scores, [0, 1, 1, 1, 0, 0]), f"raw scores are plain dot products, got {cat_scores}"
 assert np.shape(cat_weights) == (6,) and np.shape(cat_output) == (2,), "expected 6 weights and a 2-d output"
+weights_ok = np.isclose(np.sum(cat_weights), 1.0) and np.all(np.asarray(cat_weights) > 0)
+ratio = float(cat_weights[1] / cat_weights[0])  # "cat" against "cat" (score 1) and against "The" (score 0)
+if not (weights_ok and np.isclose(ratio, np.exp(1 / np.sqrt(2)))):
+    # weights that follow YOUR scaled_dot_product_attention are accepted here: its own test judges it
+    _, yours = scaled_dot_product_attention(cat_Q, cat_K, cat_V)
+    if np.allclose(cat_weights, np.asarray(yours)[1]):
+        print("Note: these weights follow your scaled_dot_product_attention, which fails its own test: fix that first")
+    else:
+        assert weights_ok, f"softmax weights are positive and sum to 1, got {cat_weights}"
+        assert not np.isclose(ratio, np.e), "the scores were not divided by sqrt(d_k) = sqrt(2) (w_cat / w_The = e)"
+        raise AssertionError(f"weights are softmax(scores / sqrt(2)): w_cat / w_The should be e^(1/sqrt 2) = 2.028, got {ratio:.3f}")
+assert np.allclose(cat_output, np.asarray(cat_weights) @ cat_V), "the output is the weighted sum of the values: cat_weights @ V"
 ### BEGIN HIDDEN TESTS
 import math
+
+import numpy as np
 
 _e = math.exp(1 / math.sqrt(2))
 _z = 3 * _e + 3
 _want_w = [1 / _z, _e / _z, _e / _z, _e / _z, 1 / _z, 1 / _z]
 _want_out = [_want_w[1] + _want_w[3] + _want_w[5], _want_w[0] + _want_w[3] + _want_w[5]]
-assert all(abs(a - b) < 1e-6 for a, b in zip(np.asarray(cat_weights, dtype=float).tolist(), _want_w)), "the weights of 'cat' are wrong"
-assert all(abs(a - b) < 1e-6 for a, b in zip(np.asarray(cat_output, dtype=float).tolist(), _want_out)), "the output of 'cat' is wrong"
+_got_w = np.asarray(cat_weights, dtype=float).tolist()
+_got_out = np.asarray(cat_output, dtype=float).tolist()
+_right = all(abs(a - b) < 1e-6 for a, b in zip(_got_w, _want_w)) and all(abs(a - b) < 1e-6 for a, b in zip(_got_out, _want_out))
+if not _right:  # consistent with the student's own attention (a wrong attention is judged by its own test only)
+    _Q = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0], [0, 1]], dtype=float)
+    _K = np.array([[1, 0], [0, 1], [1, 1], [1, 1], [0, 0], [1, 0]], dtype=float)
+    _V = np.array([[0, 1], [1, 0], [0, 0], [1, 1], [0, 0], [1, 1]], dtype=float)
+    _out_s, _w_s = scaled_dot_product_attention(_Q, _K, _V)
+    _follows = all(abs(a - b) < 1e-6 for a, b in zip(_got_w, np.asarray(_w_s, dtype=float)[1].tolist()))
+    _follows = _follows and all(abs(a - b) < 1e-6 for a, b in zip(_got_out, np.asarray(_out_s, dtype=float)[1].tolist()))
+    _wrong_attention = not all(abs(a - b) < 1e-6 for a, b in zip(np.asarray(_w_s, dtype=float)[1].tolist(), _want_w))
+    assert len(_got_w) == 6 and len(_got_out) == 2 and _follows and _wrong_attention, "the weights or the output of 'cat' are wrong"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "self_attention_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -308,12 +366,27 @@ def self_attention(X, W_q, W_k, W_v):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_self_attention", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
-"""Check self-attention: shapes, and that it equals attention on X W_q, X W_k, X W_v."""
+"""Check self-attention against YOUR scaled_dot_product_attention on X W_q, X W_k, X W_v (so a wrong attention is not counted twice)."""
 X_small = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-out, w = self_attention(X_small, np.eye(2), np.eye(2), np.array([[1.0], [2.0]]))
-assert out.shape == (3, 1), f"expected output of shape (3, 1), got {out.shape}"
-assert w.shape == (3, 3), f"expected weights of shape (3, 3), got {w.shape}"
-assert np.allclose(w.sum(axis=1), 1.0), "each row of weights should sum to 1"
+W_q_small = np.array([[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]])
+W_k_small = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, -1.0]])
+W_v_small = np.array([[1.0], [2.0]])
+out, w = self_attention(X_small, W_q_small, W_k_small, W_v_small)
+assert w.shape == (3, 3), f"expected weights of shape (n, n) = (3, 3), got {w.shape} (tokens are ROWS: Q = X W_q)"
+assert out.shape == (3, 1), f"expected output of shape (n, d_v) = (3, 1), got {out.shape}: the values are V = X W_v"
+want_out, want_w = scaled_dot_product_attention(X_small @ W_q_small, X_small @ W_k_small, X_small @ W_v_small)
+raw = (X_small @ W_q_small) @ (X_small @ W_k_small).T
+if not np.allclose(w, want_w):
+    _, swapped_w = scaled_dot_product_attention(X_small @ W_k_small, X_small @ W_q_small, X_small @ W_v_small)
+    assert not np.allclose(w, swapped_w), "queries and keys are swapped: Q = X W_q and K = X W_k"
+    e = np.exp(raw - raw.max(axis=1, keepdims=True))
+    assert not np.allclose(w, e / e.sum(axis=1, keepdims=True)), "the scores were not scaled by sqrt(d_k): call your scaled_dot_product_attention on Q, K, V"
+    raise AssertionError("weights should be those of scaled_dot_product_attention(X W_q, X W_k, X W_v)")
+assert np.allclose(out, want_out), "output should be that of scaled_dot_product_attention(X W_q, X W_k, X W_v)"
+scaled = raw / np.sqrt(3)
+e = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+if not np.allclose(want_w, e / e.sum(axis=1, keepdims=True)):
+    print("Note: your scaled_dot_product_attention fails its own test; this test judges self_attention against it, so fix that first")
 ### BEGIN HIDDEN TESTS
 import numpy as np
 import torch
@@ -324,10 +397,14 @@ for _n, _d, _d_k, _d_v in [(1, 2, 3, 2), (5, 4, 3, 2), (6, 3, 5, 7), (4, 8, 8, 8
     _Wq, _Wk, _Wv = _rng.normal(size=(_d, _d_k)), _rng.normal(size=(_d, _d_k)), _rng.normal(size=(_d, _d_v))
     _out, _w = self_attention(_X.copy(), _Wq.copy(), _Wk.copy(), _Wv.copy())
     _q, _k, _v = (torch.tensor(_X @ m) for m in (_Wq, _Wk, _Wv))
-    _want_w = torch.softmax(_q @ _k.T / _d_k ** 0.5, dim=-1)
-    _want_out = (_want_w @ _v).numpy()
-    assert _close(_w, _want_w.numpy()), f"weights wrong for n={_n}, d={_d}, d_k={_d_k}, d_v={_d_v} (Q = X W_q, K = X W_k)"
-    assert _close(_out, _want_out), f"output wrong for n={_n}, d={_d}, d_k={_d_k}, d_v={_d_v} (V = X W_v)"
+    _want_w = torch.softmax(_q @ _k.T / _d_k ** 0.5, dim=-1).numpy()
+    _want_out = torch.nn.functional.scaled_dot_product_attention(_q, _k, _v).numpy()
+    if not (_close(_w, _want_w) and _close(_out, _want_out)):
+        # accepted when it is exactly the student's own attention on the right Q, K, V (judged by its own test)
+        _s_out, _s_w = scaled_dot_product_attention(_X @ _Wq, _X @ _Wk, _X @ _Wv)
+        _what = f"n={_n}, d={_d}, d_k={_d_k}, d_v={_d_v}"
+        assert not _close(_s_w, _want_w), f"weights wrong for {_what} (Q = X W_q, K = X W_k)"
+        assert _close(_w, _s_w) and _close(_out, _s_out), f"self_attention is not attention on X W_q, X W_k, X W_v for {_what}"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "juventus_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -506,6 +583,12 @@ query = np.array([-2, 1, 1], dtype=float)
 result = argmax_attention(query, keys, values)
 print("argmax attention output:", result)
 assert np.shape(result) == (3,), f"expected a vector of shape (3,), got {np.shape(result)}"
+assert not np.allclose(result, [3, -2, 4]), "you picked the value with the largest q . v: compare the query with the KEYS, then return that key's value"
+assert not np.allclose(result, [3, 2, 0]), "you picked a value of a key with a low score: take the LARGEST q . k"
+assert np.asarray(result, dtype=float).tolist() == [3.0, 2.0, -4.0], (
+    f"scores q . k are 3, 1, 1, -3: return exactly the value of key 0 (no softmax average), got {result}")
+tie = argmax_attention(np.array([1.0, 0.0]), np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), np.array([[1.0], [2.0], [3.0]]))
+assert np.allclose(tie, [1.0]), f"keys 0 and 2 tie for the largest score: take the FIRST one (as np.argmax does), got {tie}"
 ### BEGIN HIDDEN TESTS
 import numpy as np
 
@@ -607,12 +690,23 @@ print(f"weight on v_a: {weight_on_a:.4f}")
 # %% nbgrader={"grade": true, "grade_id": "test_weight_on_a", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the weight that q = k_a + k_b gives to v_a."""
 assert isinstance(weight_on_a, float), f"weight_on_a should be a float, got {type(weight_on_a).__name__}"
-assert 0 < weight_on_a < 1, "a softmax weight lies between 0 and 1"
+_, yours = scaled_dot_product_attention((keys_orthonormal[0] + keys_orthonormal[1])[None, :], keys_orthonormal, np.eye(4))
+if abs(weight_on_a - float(yours[0, 0])) > 1e-6:  # a weight that follows YOUR attention is judged by that function's test
+    assert 0 < weight_on_a < 1, "a softmax weight lies between 0 and 1"
+    assert weight_on_a != 0.5, "0.5 is the handout's claim: compute the softmax, the two other keys keep some weight"
+    assert abs(weight_on_a - np.e / (2 * np.e + 2)) > 1e-6, "the scores were not scaled: q . k_a = 1 becomes 1 / sqrt(d_k) = 1/2"
 ### BEGIN HIDDEN TESTS
 import math
 
+import numpy as np
+
 _want = math.exp(0.5) / (2 * math.exp(0.5) + 2)
-assert type(weight_on_a) is float and abs(weight_on_a - _want) < 1e-6, "q . k_a / sqrt(4) = 1/2 for k_a and k_b, 0 for the two other keys"
+assert type(weight_on_a) is float, "weight_on_a must be a float"
+if abs(weight_on_a - _want) >= 1e-6:  # consistent with the student's own (wrong) attention: judged by its own test
+    _, _w_s = scaled_dot_product_attention(np.array([[1.0, 1.0, 0.0, 0.0]]), np.eye(4), np.eye(4))
+    _own = float(np.asarray(_w_s, dtype=float)[0, 0])
+    assert abs(_own - _want) >= 1e-6 and abs(weight_on_a - _own) < 1e-6, (
+        "q . k_a / sqrt(4) = 1/2 for k_a and k_b, 0 for the two other keys")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "averaging_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
