@@ -8,6 +8,7 @@
 # 2. turn word vectors into queries, keys and values, stack two attention layers, and read the result as an attention map;
 # 3. compute sinusoidal positional encodings and say why they are built from sines and cosines;
 # 4. explain what *argmax* attention would break, how attention can copy or mix values, and how masks hide positions;
+#    batch attention over padded sequences with padding and causal masks;
 # 5. count the cost of a self-attention layer and measure how it grows with the sequence length.
 #
 # **How to work.** Fill in every cell that says `raise NotImplementedError()` and every answer cell
@@ -652,7 +653,7 @@ def argmax_attention(q, K, V):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_argmax_attention", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+# %% nbgrader={"grade": true, "grade_id": "test_argmax_attention", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check argmax attention on the handout's keys, values and query."""
 keys = np.array([[0, 1, 2], [1, 1, 2], [-1, 1, -2], [0, -1, -2]], dtype=float)
 values = np.array([[3, 2, -4], [3, -2, 4], [3, 2, 0], [3, 2, 0]], dtype=float)
@@ -827,7 +828,7 @@ def causal_mask(n):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_causal_mask", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+# %% nbgrader={"grade": true, "grade_id": "test_causal_mask", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the causal mask for n = 3."""
 m3 = causal_mask(3)
 assert m3.dtype == bool, f"expected a boolean mask, got dtype {m3.dtype}"
@@ -839,6 +840,94 @@ for _n in (1, 2, 5, 9):
     _m = causal_mask(_n)
     assert type(_m) is np.ndarray and _m.dtype == bool and _m.shape == (_n, _n), f"causal_mask({_n}) must be a boolean array of shape {(_n, _n)}"
     assert _m.tolist() == [[s <= t for s in range(_n)] for t in range(_n)], f"causal_mask({_n}) is wrong"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "batched_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 6.1 · Batched attention with padding and causal masks
+#
+# Real models attend over a whole batch at once: sentences of different lengths are **padded** to the same
+# length $n$, and the padding tokens must never be attended to. Write
+# `batched_attention(Q, K, V, key_padding=None, causal=False)` for inputs with any number of leading
+# (batch, head, ...) axes:
+#
+# * `Q`: $(\dots, n_q, d_k)$, `K`: $(\dots, n_k, d_k)$, `V`: $(\dots, n_k, d_v)$ (the same leading axes);
+# * `key_padding`: `None` or a boolean array $(\dots, n_k)$, `True` = a real token, `False` = padding:
+#   it marks **keys** (columns of the weight matrix), the same for every query of that sequence;
+# * `causal=True`: query $i$ may also only look at keys $j \le i$;
+# * a query with no allowed key gets all-zero weights and output, as before;
+# * return `(output, weights)` of shapes $(\dots, n_q, d_v)$ and $(\dots, n_q, n_k)$.
+#
+# Transpose only the last two axes of `K` (`np.swapaxes(K, -1, -2)`; `K.T` would reverse all of them), and
+# let `@` broadcast over the leading axes. You may use your `softmax`.
+
+# %% nbgrader={"grade": false, "grade_id": "batched_attention", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def batched_attention(Q, K, V, key_padding=None, causal=False):
+    """softmax(Q K^T / sqrt(d_k)) V over leading batch axes, with a key padding mask and/or a causal mask."""
+    ### BEGIN SOLUTION
+    Q, K, V = (np.asarray(a, dtype=float) for a in (Q, K, V))
+    n_q, n_k = Q.shape[-2], K.shape[-2]
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])  # (..., n_q, d_k) x (..., d_k, n_k) -> (..., n_q, n_k)
+    allowed = np.ones(scores.shape, dtype=bool)
+    if key_padding is not None:
+        allowed = allowed & np.asarray(key_padding, dtype=bool)[..., None, :]  # (..., 1, n_k): the same for every query
+    if causal:
+        allowed = allowed & np.tril(np.ones((n_q, n_k), dtype=bool))  # key j <= query i
+    has_key = allowed.any(axis=-1, keepdims=True)
+    scores = np.where(has_key, np.where(allowed, scores, -np.inf), 0.0)
+    weights = softmax(scores, axis=-1) * allowed  # rows with no allowed key become zeros
+    return weights @ V, weights  # (..., n_q, n_k) x (..., n_k, d_v) -> (..., n_q, d_v)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_batched_attention", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check a batch of two sequences of 3 tokens: shapes, no mask, padding on the keys, causal, and a query with nothing to see."""
+batch_rng = np.random.default_rng(5)
+Qb, Kb, Vb = batch_rng.normal(size=(2, 3, 4)), batch_rng.normal(size=(2, 3, 4)), batch_rng.normal(size=(2, 3, 2))
+out_b, w_b = batched_attention(Qb, Kb, Vb)
+assert out_b.shape == (2, 3, 2) and w_b.shape == (2, 3, 3), f"expected shapes (2, 3, 2) and (2, 3, 3), got {out_b.shape} and {w_b.shape}"
+assert np.allclose(w_b.sum(axis=-1), 1.0), f"each row of weights should sum to 1 (softmax over the keys, the last axis), got {w_b.sum(axis=-1)}"
+for b in range(2):
+    s_b = Qb[b] @ Kb[b].T / 2.0
+    e_b = np.exp(s_b - s_b.max(axis=-1, keepdims=True))
+    assert np.allclose(w_b[b], e_b / e_b.sum(axis=-1, keepdims=True)), f"sequence {b}: weights should be softmax(Q K^T / sqrt(4)) of that sequence alone"
+assert np.allclose(out_b, w_b @ Vb), "the output is weights @ V"
+padding = np.array([[True, True, False], [True, False, False]])  # sequence 0 has 2 real tokens, sequence 1 has 1
+_, w_p = batched_attention(Qb, Kb, Vb, key_padding=padding)
+assert np.all(w_p[0][:, 2] == 0) and np.all(w_p[1][:, 1:] == 0), (
+    "padded KEYS (columns) must get weight exactly 0 for every query; key_padding[b, j] == False hides key j of sequence b")
+assert np.allclose(w_p.sum(axis=-1), 1.0), "every query still sees a real key here: rows must sum to 1 (mask the scores before the softmax)"
+_, w_c = batched_attention(Qb, Kb, Vb, causal=True)
+assert np.all(w_c[:, np.triu_indices(3, k=1)[0], np.triu_indices(3, k=1)[1]] == 0), "causal: query i must not see keys j > i (the upper triangle)"
+assert np.allclose(w_c[:, 0, 0], 1.0), "causal: the first query sees only the first key, so its weight is 1"
+out_e, w_e = batched_attention(Qb, Kb, Vb, key_padding=np.array([[False, True, True], [True, True, True]]), causal=True)
+assert not np.any(np.isnan(w_e)), "a query with no allowed key gave nan: it must get all-zero weights"
+assert np.all(w_e[0, 0] == 0) and np.all(out_e[0, 0] == 0), "sequence 0, query 0 may only see key 0, which is padding: all-zero weights and output"
+### BEGIN HIDDEN TESTS
+import numpy as np
+import torch
+
+_rng = np.random.default_rng(61)
+for _lead, _n_q, _n_k, _d_k, _d_v in [((3,), 4, 4, 5, 2), ((2, 3), 5, 5, 3, 4), ((), 3, 6, 2, 3), ((1,), 1, 1, 1, 1), ((2,), 6, 4, 4, 3)]:
+    _Q, _K, _V = (_rng.normal(size=(*_lead, *s)) * 2 for s in ((_n_q, _d_k), (_n_k, _d_k), (_n_k, _d_v)))
+    _pad = _rng.random((*_lead, _n_k)) < 0.7
+    for _kp in (None, _pad):
+        for _causal in (False, True):
+            _out, _w = batched_attention(_Q.copy(), _K.copy(), _V.copy(), key_padding=None if _kp is None else _kp.copy(), causal=_causal)
+            _allowed = np.ones((*_lead, _n_q, _n_k), dtype=bool)
+            if _kp is not None:
+                _allowed = _allowed & _kp[..., None, :]
+            if _causal:
+                _allowed = _allowed & np.tril(np.ones((_n_q, _n_k), dtype=bool))
+            _rows = _allowed.any(axis=-1)
+            _scores = torch.tensor(_Q) @ torch.tensor(_K).transpose(-1, -2) / _d_k ** 0.5
+            _scores = _scores.masked_fill(~torch.tensor(_allowed), -float("inf"))
+            _want_w = torch.softmax(_scores, dim=-1).nan_to_num(0.0).numpy() * _rows[..., None]  # torch: nan for an empty row
+            _want_out = _want_w @ _V
+            _what = f"leading axes {_lead}, n_q={_n_q}, n_k={_n_k}, padding={'yes' if _kp is not None else 'no'}, causal={_causal}"
+            assert type(_w) is np.ndarray and _w.shape == _allowed.shape, f"weights must be an array of shape {_allowed.shape} ({_what})"
+            assert all(v == 0.0 for v in _w[~_allowed].tolist()), f"masked weights must be exactly 0 ({_what})"
+            assert _close(_w, _want_w), f"weights are wrong ({_what})"
+            assert _close(_out, _want_out), f"output is wrong ({_what})"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "masking_demo_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -897,7 +986,7 @@ def attention_flops(n, h):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_attention_flops", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+# %% nbgrader={"grade": true, "grade_id": "test_attention_flops", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the multiply-add count on one small case."""
 assert attention_flops(1, 1) == 5, f"n = h = 1: three projections, one score, one weighted sum = 5, got {attention_flops(1, 1)}"
 ### BEGIN HIDDEN TESTS

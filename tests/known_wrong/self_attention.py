@@ -237,6 +237,78 @@ def extraction_identity_times_two(A):
     return 2 * np.eye(A.shape[0])
 
 
+# ---- batched attention ---------------------------------------------------
+
+
+def batched_padding_on_queries(Q, K, V, key_padding=None, causal=False):
+    """Applies the padding mask to the queries (rows) instead of the keys (columns)."""
+    n_q, n_k = Q.shape[-2], K.shape[-2]
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    allowed = np.ones(scores.shape, dtype=bool)
+    if key_padding is not None:
+        allowed = allowed & np.asarray(key_padding, dtype=bool)[..., :, None]
+    if causal:
+        allowed = allowed & np.tril(np.ones((n_q, n_k), dtype=bool))
+    has_key = allowed.any(axis=-1, keepdims=True)
+    weights = softmax(np.where(has_key, np.where(allowed, scores, -np.inf), 0.0), axis=-1) * allowed  # noqa: F821
+    return weights @ V, weights
+
+
+def batched_causal_upper(Q, K, V, key_padding=None, causal=False):
+    """Keeps the upper triangle: each query sees the future instead of the past."""
+    n_q, n_k = Q.shape[-2], K.shape[-2]
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    allowed = np.ones(scores.shape, dtype=bool)
+    if key_padding is not None:
+        allowed = allowed & np.asarray(key_padding, dtype=bool)[..., None, :]
+    if causal:
+        allowed = allowed & np.triu(np.ones((n_q, n_k), dtype=bool))
+    has_key = allowed.any(axis=-1, keepdims=True)
+    weights = softmax(np.where(has_key, np.where(allowed, scores, -np.inf), 0.0), axis=-1) * allowed  # noqa: F821
+    return weights @ V, weights
+
+
+def batched_padding_ignored(Q, K, V, key_padding=None, causal=False):
+    """Never applies the padding mask."""
+    n_q, n_k = Q.shape[-2], K.shape[-2]
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    allowed = np.ones(scores.shape, dtype=bool)
+    if causal:
+        allowed = allowed & np.tril(np.ones((n_q, n_k), dtype=bool))
+    weights = softmax(np.where(allowed, scores, -np.inf), axis=-1)  # noqa: F821
+    return weights @ V, weights
+
+
+def batched_softmax_over_queries(Q, K, V, key_padding=None, causal=False):
+    """Normalises over the queries (axis -2) instead of the keys."""
+    n_q, n_k = Q.shape[-2], K.shape[-2]
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    allowed = np.ones(scores.shape, dtype=bool)
+    if key_padding is not None:
+        allowed = allowed & np.asarray(key_padding, dtype=bool)[..., None, :]
+    if causal:
+        allowed = allowed & np.tril(np.ones((n_q, n_k), dtype=bool))
+    has_col = allowed.any(axis=-2, keepdims=True)
+    weights = softmax(np.where(has_col, np.where(allowed, scores, -np.inf), 0.0), axis=-2) * allowed  # noqa: F821
+    return weights @ V, weights
+
+
+def batched_nan_on_empty_rows(Q, K, V, key_padding=None, causal=False):
+    """Masks correctly but lets a query with no allowed key become nan."""
+    n_q, n_k = Q.shape[-2], K.shape[-2]
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    allowed = np.ones(scores.shape, dtype=bool)
+    if key_padding is not None:
+        allowed = allowed & np.asarray(key_padding, dtype=bool)[..., None, :]
+    if causal:
+        allowed = allowed & np.tril(np.ones((n_q, n_k), dtype=bool))
+    scores = np.where(allowed, scores, -np.inf)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        weights = e / e.sum(axis=-1, keepdims=True)
+    return weights @ V, weights
+
+
 # ---- causal mask ---------------------------------------------------------
 
 
@@ -279,16 +351,17 @@ def flops_with_output_projection(n, h):
 
 
 SDPA = ("test_scaled_dot_product_attention",)
+BATCHED = ("test_batched_attention",)
 SDPA_MASK = ("test_scaled_dot_product_attention_mask",)
-SOFTMAX_IN_SDPA = ("scaled_dot_product_attention calls the student's softmax inside the kernel, where the judge cannot "
-                   "put a reference in its place: its test says 'your softmax is wrong, fix it first' and fails too")
+SOFTMAX_IN_SDPA = ("scaled_dot_product_attention (and batched_attention) call the student's softmax inside the kernel, "
+                   "where the judge cannot put a reference in its place: their tests fail too")
 
 CASES = [
     Wrong("softmax", softmax_unstable, pitfall=True, also_costs=SDPA,
           why="no maximum subtracted: overflows to nan on large logits; " + SOFTMAX_IN_SDPA),
     Wrong("softmax", softmax_ignores_axis, pitfall=True),
     Wrong("softmax", softmax_global_max, pitfall=True),
-    Wrong("softmax", softmax_sum_all, pitfall=True, also_costs=SDPA + SDPA_MASK,
+    Wrong("softmax", softmax_sum_all, pitfall=True, also_costs=SDPA + SDPA_MASK + BATCHED,
           why="divides by the sum over the whole array instead of along the axis; " + SOFTMAX_IN_SDPA),
     Wrong("scaled_dot_product_attention", sdpa_no_scaling, pitfall=True),
     Wrong("scaled_dot_product_attention", sdpa_scaled_by_d_v, pitfall=True),
@@ -316,6 +389,11 @@ CASES = [
     Wrong("extraction_matrix", extraction_projection_only, pitfall=True),
     Wrong("extraction_matrix", extraction_gram, pitfall=True),
     Wrong("extraction_matrix", extraction_identity_times_two, pitfall=True),
+    Wrong("batched_attention", batched_padding_on_queries, pitfall=True),
+    Wrong("batched_attention", batched_causal_upper, pitfall=True),
+    Wrong("batched_attention", batched_padding_ignored, pitfall=True),
+    Wrong("batched_attention", batched_softmax_over_queries, pitfall=True),
+    Wrong("batched_attention", batched_nan_on_empty_rows, pitfall=True),
     Wrong("causal_mask", causal_mask_upper, pitfall=True),
     Wrong("causal_mask", causal_mask_no_diagonal, pitfall=True),
     Wrong("causal_mask", causal_mask_inverted, pitfall=True),
