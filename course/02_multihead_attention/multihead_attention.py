@@ -7,7 +7,8 @@
 # 1. give the shape of every matrix in a multi-head self-attention layer for sequence length $S$,
 #    embedding size $E$, $H$ heads, query/key size $M_{QK}$ and value size $M_V$, and draw the layer;
 # 2. count its parameters and compare the count with PyTorch's `nn.MultiheadAttention`;
-# 3. implement multi-head self-attention with masks in NumPy and read per-head attention maps;
+# 3. implement multi-head self-attention with masks in NumPy, split a fused QKV projection into heads,
+#    and read per-head attention maps;
 # 4. compute one encoder layer and one decoder-only layer by hand (the exercise sheet's
 #    "hello world !") and say which conventions the sheet's answer uses;
 # 5. implement layer normalisation and explain where it sits in a transformer block.
@@ -535,6 +536,7 @@ for sentence in demo_inputs:
     demo_maps[sentence + " (causal mask)"] = AttentionMap(head_weights, tokens, mask=causal_tokens)
 head_explorer = show_attention(demo_maps, title="Your multi_head_attention")
 
+
 # %% [markdown] nbgrader={"grade": true, "grade_id": "why_heads", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
 # **Question.** Using the maps above, explain why a layer with several heads can do something that one
 # head with the same total size cannot. Then say how the causal mask changes head 1 on
@@ -550,6 +552,73 @@ head_explorer = show_attention(demo_maps, title="Your multi_head_attention")
 # attends to the first "the" (earlier), but the first "the" can no longer see the second one: it only
 # attends to itself.
 # ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "fused_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 3.2 · One matrix for all heads: the fused QKV projection
+#
+# Implementations do not keep $3H$ small matrices. They store one matrix
+# $W_{QKV} = [W_Q \mid W_K \mid W_V] \in \mathbb{R}^{E \times 3E}$ (here $M_{QK} = M_V = M = E / H$), compute
+# `qkv = X @ W_QKV` of shape $(S, 3E)$ in one product, and then split it: the first $E$ columns are the
+# queries of all heads, the next $E$ the keys, the last $E$ the values, and inside each block head $h$
+# owns columns $hM, \dots, (h+1)M - 1$ (the layout of `torch.nn.MultiheadAttention` and of notebook 06's GPT).
+#
+# Write `split_heads(qkv, H)` returning `(Q, K, V)`, each of shape $(H, S, M)$. Careful: reshaping
+# $(S, E)$ straight to $(H, S, M)$ keeps the numbers in memory order and mixes tokens across heads;
+# reshape to $(S, H, M)$ first, then move the head axis to the front.
+
+# %% nbgrader={"grade": false, "grade_id": "split_heads", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def split_heads(qkv, H):
+    """(S, 3E) fused projections -> Q, K, V of shape (H, S, E // H) each."""
+    ### BEGIN SOLUTION
+    qkv = np.asarray(qkv)
+    S, three_E = qkv.shape
+    E = three_E // 3
+    blocks = (qkv[:, :E], qkv[:, E:2 * E], qkv[:, 2 * E:])  # (S, E) each
+    return tuple(b.reshape(S, H, E // H).transpose(1, 0, 2) for b in blocks)  # (S, H, M) -> (H, S, M)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_split_heads", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check the split of a (3, 12) qkv (S = 3 tokens, E = 4, H = 2 heads of M = 2) whose entries are 0, 1, 2, ..."""
+qkv_small = np.arange(36.0).reshape(3, 12)
+Q_s, K_s, V_s = split_heads(qkv_small, 2)
+assert np.shape(Q_s) == np.shape(K_s) == np.shape(V_s) == (2, 3, 2), (
+    f"expected Q, K and V of shape (H, S, M) = (2, 3, 2), got {np.shape(Q_s)}, {np.shape(K_s)}, {np.shape(V_s)}")
+assert np.allclose(Q_s[0, 0], [0, 1]), f"head 0 of token 0 is columns 0-1 of the query block: expected [0, 1], got {Q_s[0, 0]}"
+assert not np.allclose(Q_s[0, 1], [2, 3]), (
+    "Q[0, 1] holds columns 2-3 of token 0: you reshaped (S, E) straight to (H, S, M). Reshape to (S, H, M), then transpose")
+assert np.allclose(Q_s[0, 1], qkv_small[1, 0:2]), f"head 0 of token 1 is qkv[1, 0:2] = [12, 13], got {Q_s[0, 1]}"
+assert np.allclose(Q_s[1, 0], qkv_small[0, 2:4]), (
+    f"head 1 of token 0 is qkv[0, 2:4] = [2, 3] (heads own consecutive columns, not every H-th column), got {Q_s[1, 0]}")
+assert np.allclose(K_s[0, 0], qkv_small[0, 4:6]), f"the keys are the second block of E = 4 columns: K[0, 0] = qkv[0, 4:6], got {K_s[0, 0]}"
+assert np.allclose(V_s[1, 2], qkv_small[2, 10:12]), f"the values are the last block: V[1, 2] = qkv[2, 10:12], got {V_s[1, 2]}"
+### BEGIN HIDDEN TESTS
+import numpy as np
+import torch
+
+_rng = np.random.default_rng(71)
+for _S, _E, _H in [(5, 8, 2), (3, 12, 4), (1, 6, 3), (4, 5, 1), (7, 6, 6)]:
+    _qkv = _rng.normal(size=(_S, 3 * _E))
+    _got = split_heads(_qkv.copy(), _H)
+    assert len(_got) == 3, "return three arrays (Q, K, V)"
+    _t = torch.tensor(_qkv)
+    for _name, _mine, _block in zip("QKV", _got, _t.chunk(3, dim=-1)):
+        _want = _block.reshape(_S, _H, _E // _H).transpose(0, 1).contiguous().numpy()  # how torch's attention splits heads
+        assert type(_mine) is np.ndarray, f"{_name} must be a numpy array"
+        assert _close(_mine.astype(float), _want), f"{_name} is wrong for S={_S}, E={_E}, H={_H}"
+# the split heads give torch.nn.MultiheadAttention's weights
+_S, _E, _H = 4, 6, 2
+_X = _rng.normal(size=(_S, _E))
+_layer = torch.nn.MultiheadAttention(_E, _H, bias=False, batch_first=True, dtype=torch.float64)
+_qkv = (torch.tensor(_X) @ _layer.in_proj_weight.detach().T).numpy()  # (S, 3E), torch's fused projection
+_Q, _K, _V = split_heads(_qkv.copy(), _H)
+_scores = _Q @ _K.transpose(0, 2, 1) / np.sqrt(_E // _H)
+_w = np.exp(_scores - _scores.max(axis=-1, keepdims=True))
+_w = _w / _w.sum(axis=-1, keepdims=True)
+with torch.no_grad():
+    _, _t_w = _layer(torch.tensor(_X)[None], torch.tensor(_X)[None], torch.tensor(_X)[None], average_attn_weights=False)
+assert _close(_w, _t_w[0].numpy()), "attention on your split heads differs from torch.nn.MultiheadAttention's"
+### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "layer_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 4 · One transformer layer by hand: "hello world !"

@@ -182,6 +182,34 @@ def mha_mask_large_negative(X, W_Q, W_K, W_V, W_O, mask=None):
     return np.concatenate(list(w @ V), axis=1) @ W_O, w
 
 
+# ---- split_heads ---------------------------------------------------------
+
+
+def split_no_transpose(qkv, H):
+    """Reshapes each (S, E) block straight to (H, S, M): tokens get mixed across heads."""
+    S, E = qkv.shape[0], qkv.shape[1] // 3
+    return tuple(qkv[:, i * E:(i + 1) * E].reshape(H, S, E // H) for i in range(3))
+
+
+def split_strided_heads(qkv, H):
+    """Gives head h every H-th column (columns h, h + H, ...) instead of a consecutive block."""
+    S, E = qkv.shape[0], qkv.shape[1] // 3
+    return tuple(qkv[:, i * E:(i + 1) * E].reshape(S, E // H, H).transpose(2, 0, 1) for i in range(3))
+
+
+def split_per_head_qkv(qkv, H):
+    """Assumes the per-head interleaved layout [q_h | k_h | v_h] for each head in turn."""
+    S, E = qkv.shape[0], qkv.shape[1] // 3
+    per_head = qkv.reshape(S, H, 3, E // H)
+    return tuple(per_head[:, :, i].transpose(1, 0, 2) for i in range(3))
+
+
+def split_heads_last(qkv, H):
+    """Returns (S, H, M) without moving the head axis to the front."""
+    S, E = qkv.shape[0], qkv.shape[1] // 3
+    return tuple(qkv[:, i * E:(i + 1) * E].reshape(S, H, E // H) for i in range(3))
+
+
 # ---- transformer_layer ---------------------------------------------------
 
 
@@ -321,6 +349,10 @@ CASES = [
     Wrong("multi_head_attention", mha_softmax_over_queries, pitfall=True, also_costs=MHA_MASK,
           why="normalises over the queries (axis -2) instead of the keys; the mask test then fails too, because "
               "it checks that each ROW is renormalised over its visible keys, which a column softmax never does"),
+    Wrong("split_heads", split_no_transpose, pitfall=True),
+    Wrong("split_heads", split_strided_heads, pitfall=True),
+    Wrong("split_heads", split_per_head_qkv, pitfall=True),
+    Wrong("split_heads", split_heads_last, pitfall=True),
     Wrong("transformer_layer", layer_no_scaling, pitfall=True),
     Wrong("transformer_layer", layer_no_residuals, LAYER_OUT, pitfall=True),
     Wrong("transformer_layer", layer_residual_inside_z, ("test_transformer_layer", *LAYER_OUT), pitfall=True),
