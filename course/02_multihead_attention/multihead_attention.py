@@ -584,12 +584,15 @@ qkv_small = np.arange(36.0).reshape(3, 12)
 Q_s, K_s, V_s = split_heads(qkv_small, 2)
 assert np.shape(Q_s) == np.shape(K_s) == np.shape(V_s) == (2, 3, 2), (
     f"expected Q, K and V of shape (H, S, M) = (2, 3, 2), got {np.shape(Q_s)}, {np.shape(K_s)}, {np.shape(V_s)}")
+assert not np.allclose(Q_s[0, 0], [0, 2]), "head 0 got every H-th column (0, 2, ...): a head owns a block of M consecutive columns"
+assert not np.allclose(Q_s[1, 0], [6, 7]), (
+    "that is the per-head layout [q_0 k_0 v_0 | q_1 k_1 v_1]: here the E query columns of all heads come first, then the keys, then the values")
 assert np.allclose(Q_s[0, 0], [0, 1]), f"head 0 of token 0 is columns 0-1 of the query block: expected [0, 1], got {Q_s[0, 0]}"
 assert not np.allclose(Q_s[0, 1], [2, 3]), (
     "Q[0, 1] holds columns 2-3 of token 0: you reshaped (S, E) straight to (H, S, M). Reshape to (S, H, M), then transpose")
 assert np.allclose(Q_s[0, 1], qkv_small[1, 0:2]), f"head 0 of token 1 is qkv[1, 0:2] = [12, 13], got {Q_s[0, 1]}"
 assert np.allclose(Q_s[1, 0], qkv_small[0, 2:4]), (
-    f"head 1 of token 0 is qkv[0, 2:4] = [2, 3] (heads own consecutive columns, not every H-th column), got {Q_s[1, 0]}")
+    f"head 1 of token 0 is qkv[0, 2:4] = [2, 3], got {Q_s[1, 0]}")
 assert np.allclose(K_s[0, 0], qkv_small[0, 4:6]), f"the keys are the second block of E = 4 columns: K[0, 0] = qkv[0, 4:6], got {K_s[0, 0]}"
 assert np.allclose(V_s[1, 2], qkv_small[2, 10:12]), f"the values are the last block: V[1, 2] = qkv[2, 10:12], got {V_s[1, 2]}"
 ### BEGIN HIDDEN TESTS
