@@ -483,7 +483,7 @@ for _n, _d, _d_k, _d_v in [(1, 2, 3, 2), (5, 4, 3, 2), (6, 3, 5, 7), (4, 8, 8, 8
 # words that look for or carry a property (*they*, *strong*, *weak*). Its matrices, rewritten for rows
 # as explained above, are $W_q = W_k = \begin{bmatrix}1&0&0\\0&1&0\end{bmatrix}$ and $W_v = I_2$.
 #
-# The cell below applies **your** `self_attention` twice (the output of layer 1 is the input of layer 2,
+# The code cell after the next question applies **your** `self_attention` twice (the output of layer 1 is the input of layer 2,
 # with the same matrices) to both sentences and shows the attention maps. Use *show* to switch
 # between sentences and layers, and hover over **they**: its row (what it attends to) and its column
 # (what attends to it) light up, with the weights on the token chips; click a token to pin it. The
@@ -497,6 +497,22 @@ for _n, _d, _d_k, _d_v in [(1, 2, 3, 2), (5, 4, 3, 2), (6, 3, 5, 7), (4, 8, 8, 8
 #
 # *Where the course departs from the handout:* the sheet does not say whether to scale the scores; this
 # notebook uses the scaled form ($d_k = 3$) throughout. The conclusion is the same without scaling.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "juventus_formulas", "locked": false, "points": 1.0, "schema_version": 3, "solution": true, "task": false}
+# **Question (the sheet's first step: the formulas).** Before running anything, write down, in the sheet's
+# column-vector notation ($x_j \in \mathbb{R}^2$ the vector of word $j$, $W_Q, W_K \in \mathbb{R}^{3 \times 2}$,
+# $W_V \in \mathbb{R}^{2 \times 2}$), the key, query and value of each word, the attention weight $\alpha_{ij}$
+# of query word $i$ on word $j$, and the output $z_i$ of one layer; then say what the second layer takes
+# as its input. State whether you scale the scores and by what.
+#
+# ### BEGIN SOLUTION
+# $k_j = W_K x_j$, $q_i = W_Q x_i$ (both in $\mathbb{R}^3$), $v_j = W_V x_j \in \mathbb{R}^2$;
+# $s_{ij} = q_i^\top k_j / \sqrt{d_k}$ with $d_k = 3$;
+# $\alpha_{ij} = \exp(s_{ij}) / \sum_{j'=1}^{n} \exp(s_{ij'})$ over the $n = 9$ words of the sentence;
+# $z_i = \sum_{j=1}^{n} \alpha_{ij} v_j$. The second layer applies the same formulas (same matrices) to
+# $z_1, \dots, z_n$ instead of $x_1, \dots, x_n$. (In this notebook's row convention: $Q = X W_Q^\top$,
+# $K = X W_K^\top$, $V = X W_V^\top$, $Z = \mathrm{softmax}(Q K^\top / \sqrt{3})\, V$.)
+# ### END SOLUTION
 
 # %% nbgrader={"grade": false, "grade_id": "juventus_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import ipywidgets as widgets

@@ -844,11 +844,33 @@ _got = layer_norm(np.full((2, 3), 7.0), np.ones(3), np.array([1.0, 2.0, 3.0]))
 assert _close(_got, np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])), "a constant row gives beta"
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": true, "grade_id": "pre_post_ln", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question (where the norm goes).** The original Transformer puts the layer norm *after* each residual
+# addition (post-LN): $y = \mathrm{LN}(x + \mathrm{Sublayer}(x))$. GPT-2 and most recent models put it
+# *before* the sublayer, inside the residual branch (pre-LN): $y = x + \mathrm{Sublayer}(\mathrm{LN}(x))$,
+# with one more layer norm after the last block. Write both for a block with attention and a feed-forward
+# network, say which one leaves an unnormalised path straight from the block's input to its output, and
+# why that path helps when many blocks are stacked (think of the gradient of the output with respect to
+# the input of block 1). What do the residual connections add in either case?
+#
+# ### BEGIN SOLUTION
+# Post-LN: $h = \mathrm{LN}(x + \mathrm{Attn}(x))$, $y = \mathrm{LN}(h + \mathrm{FFN}(h))$. Pre-LN:
+# $h = x + \mathrm{Attn}(\mathrm{LN}(x))$, $y = h + \mathrm{FFN}(\mathrm{LN}(h))$. In pre-LN the input $x$
+# reaches the output through additions only, so after $L$ blocks $x_L = x_0 + \sum_l F_l(\cdot)$ and
+# $\partial x_L / \partial x_0 = I + \dots$: the gradient has an identity term that neither shrinks
+# nor grows with depth. In post-LN every block's output passes through a normalisation, the identity path
+# is rescaled $L$ times, and the gradients near the output are larger than near the input at
+# initialisation, which is why post-LN needs a learning-rate warm-up and is harder to train deep; pre-LN
+# trains stably without it (at the cost of a final LN and, in very deep models, of later blocks
+# contributing less). In both, the residual connections keep each token's own input (identity and
+# position) and let each sublayer learn a correction to it rather than a whole new representation.
+# ### END SOLUTION
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "concepts_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 6 · Concept questions
 #
 # Each answer is a **set** of letters, e.g. `{"A", "C"}`; a question may have one or several correct
-# options. Put your answers in `answer_q1`, `answer_q2` and `answer_q3` in the cell below the questions;
+# options. Put your answers in `answer_q1` to `answer_q6` in the cell below the questions;
 # they are checked when the notebook is graded.
 #
 # **Q1.** How does self-attention in a decoder differ from self-attention in an encoder?
@@ -868,15 +890,38 @@ assert _close(_got, np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])), "a constant r
 # B. for the same query, different heads can put their weight on different keys ·
 # C. all heads share one softmax over $H \cdot S$ scores ·
 # D. its output has $H \cdot E$ columns
+#
+# **Q4** (from the course's question sheet). What can the bias observed in a model come from?
+# A. it was fine-tuned from a pretrained model and picked up that model's bias ·
+# B. the data it was trained on is biased ·
+# C. the metric it was optimised for is biased
+#
+# **Q5** (from the sheet, options reworded). A batch of token sequences goes through the body of a
+# decoder transformer (no head on top). How many dimensions does the output tensor have, and what are they?
+# A. 2: the sequence length and the batch size ·
+# B. 2: the sequence length and the hidden size ·
+# C. 3: the batch size, the sequence length and the hidden size
+#
+# **Q6** (the sheet's Q12). What is a model *head*?
+# A. a component of the base transformer that routes tensors to the right layers ·
+# B. another name for self-attention, which adapts a token's representation to the other tokens ·
+# C. an additional component, usually one or a few layers, that turns the transformer's outputs into a
+# task-specific output
 
 # %% nbgrader={"grade": false, "grade_id": "concept_answers", "locked": false, "schema_version": 3, "solution": true, "task": false}
 answer_q1 = ...  # a set of letters, e.g. {"A"}
 answer_q2 = ...  # a set of letters, e.g. {"B", "D"}
 answer_q3 = ...  # a set of letters
+answer_q4 = ...  # a set of letters
+answer_q5 = ...  # a set of letters
+answer_q6 = ...  # a set of letters
 ### BEGIN SOLUTION
 answer_q1 = {"A"}
 answer_q2 = {"A", "B", "C"}
 answer_q3 = {"A", "B"}
+answer_q4 = {"A", "B", "C"}
+answer_q5 = {"C"}
+answer_q6 = {"C"}
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "test_concept_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
@@ -898,6 +943,27 @@ assert type(answer_q2) is set and answer_q2 == {"A", "B", "C"}
 assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B", "C", "D"}, "answer_q3 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q3) is set and answer_q3 == {"A", "B"}
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q4", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Q4: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q4, set) and answer_q4 <= {"A", "B", "C"}, "answer_q4 must be a set of letters among A-C"
+### BEGIN HIDDEN TESTS
+assert type(answer_q4) is set and answer_q4 == {"A", "B", "C"}
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q5", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Q5: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q5, set) and answer_q5 <= {"A", "B", "C"}, "answer_q5 must be a set of letters among A-C"
+### BEGIN HIDDEN TESTS
+assert type(answer_q5) is set and answer_q5 == {"C"}
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q6", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Q6: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q6, set) and answer_q6 <= {"A", "B", "C"}, "answer_q6 must be a set of letters among A-C"
+### BEGIN HIDDEN TESTS
+assert type(answer_q6) is set and answer_q6 == {"C"}
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "wrap_up", "locked": true, "schema_version": 3, "solution": false, "task": false}

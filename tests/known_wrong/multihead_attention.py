@@ -381,4 +381,13 @@ CASES = [
     Wrong("answer_q3", {"A", "B", "D"}, ("test_concept_q3",)),
     Wrong("answer_q3", {"B"}, ("test_concept_q3",)),
     Wrong("answer_q3", {"B", "C"}, ("test_concept_q3",)),
+    Wrong("answer_q4", {"B"}, ("test_concept_q4",)),
+    Wrong("answer_q4", {"B", "C"}, ("test_concept_q4",)),
+    Wrong("answer_q4", {"A", "B"}, ("test_concept_q4",)),
+    Wrong("answer_q5", {"B"}, ("test_concept_q5",)),
+    Wrong("answer_q5", {"A"}, ("test_concept_q5",)),
+    Wrong("answer_q5", {"B", "C"}, ("test_concept_q5",)),
+    Wrong("answer_q6", {"B"}, ("test_concept_q6",)),
+    Wrong("answer_q6", {"A", "C"}, ("test_concept_q6",)),
+    Wrong("answer_q6", set(), ("test_concept_q6",)),
 ]
