@@ -10,7 +10,8 @@
 # 3. implement multi-head self-attention with masks in NumPy, split a fused QKV projection into heads,
 #    and read per-head attention maps;
 # 4. compute one encoder layer and one decoder-only layer by hand (the exercise sheet's
-#    "hello world !") and say which conventions the sheet's answer uses;
+#    "hello world !") and say which conventions the sheet's answer uses; write the decoder's
+#    cross-attention and generate tokens autoregressively;
 # 5. implement layer normalisation and explain where it sits in a transformer block.
 #
 # **How to work.** Fill in every cell that says `raise NotImplementedError()` and every answer cell
@@ -790,6 +791,134 @@ for name, mine, sheet in [("encoder Z", Z_enc, Z_encoder_sheet), ("encoder outpu
 # between tokens. The residual connections keep each token's own input, so its identity and position are
 # not lost.
 # ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "cross_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 4.1 · Cross-attention: the decoder reads the encoder
+#
+# In an encoder-decoder transformer (the original one, used for translation), each decoder layer has a
+# second attention after its masked self-attention: its **queries** come from the decoder's $T$ tokens,
+# its **keys and values** from the encoder's output for the $S$ source tokens. Every target token may look
+# at every source token, so there is no causal mask here (the source is known in full).
+#
+# Write `cross_attention(Y, H_enc, W_q, W_k, W_v)` for decoder states $Y$ $(T, d)$ and encoder outputs
+# $H_{enc}$ $(S, d)$, returning `(output, weights)` of shapes $(T, d_v)$ and $(T, S)$, with scores scaled by
+# $\sqrt{d_k}$. Use the `softmax` imported above.
+
+# %% nbgrader={"grade": false, "grade_id": "cross_attention", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def cross_attention(Y, H_enc, W_q, W_k, W_v):
+    """Queries from the decoder states Y (T, d), keys and values from the encoder outputs H_enc (S, d)."""
+    ### BEGIN SOLUTION
+    Q = np.asarray(Y, dtype=float) @ W_q  # (T, d) x (d, d_k) -> (T, d_k)
+    K = np.asarray(H_enc, dtype=float) @ W_k  # (S, d) x (d, d_k) -> (S, d_k)
+    V = np.asarray(H_enc, dtype=float) @ W_v  # (S, d) x (d, d_v) -> (S, d_v)
+    weights = softmax(Q @ K.T / np.sqrt(Q.shape[1]), axis=-1)  # (T, S)
+    return weights @ V, weights  # (T, S) x (S, d_v) -> (T, d_v)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_cross_attention", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check cross-attention of T = 2 target tokens over S = 4 source tokens (d = 3, d_k = 2, d_v = 5)."""
+cross_rng = np.random.default_rng(3)
+Y_c, H_c = cross_rng.normal(size=(2, 3)), cross_rng.normal(size=(4, 3))
+Wq_c, Wk_c, Wv_c = cross_rng.normal(size=(3, 2)), cross_rng.normal(size=(3, 2)), cross_rng.normal(size=(3, 5))
+out_c, w_c = cross_attention(Y_c, H_c, Wq_c, Wk_c, Wv_c)
+assert np.shape(w_c) == (2, 4), (
+    f"expected weights of shape (T, S) = (2, 4), got {np.shape(w_c)}: queries come from the decoder (Y), keys from the encoder (H_enc)")
+assert np.shape(out_c) == (2, 5), f"expected output of shape (T, d_v) = (2, 5), got {np.shape(out_c)}: the values come from the encoder"
+assert np.allclose(w_c.sum(axis=-1), 1.0), f"each target token's weights over the source tokens should sum to 1, got {w_c.sum(axis=-1)}"
+assert np.all(w_c[0, 1:] > 0), "target token 0 must see every source token: cross-attention has no causal mask"
+s_c = (Y_c @ Wq_c) @ (H_c @ Wk_c).T
+for divisor, message in ((1.0, "the scores were not scaled: divide by sqrt(d_k) = sqrt(2)"), (np.sqrt(5), "divide by sqrt(d_k) = sqrt(2), not sqrt(d_v)")):
+    e_c = np.exp(s_c / divisor - (s_c / divisor).max(axis=1, keepdims=True))
+    assert not np.allclose(w_c, e_c / e_c.sum(axis=1, keepdims=True)), message
+e_c = np.exp(s_c / np.sqrt(2) - (s_c / np.sqrt(2)).max(axis=1, keepdims=True))
+assert np.allclose(w_c, e_c / e_c.sum(axis=1, keepdims=True)), "weights should be softmax((Y W_q)(H_enc W_k)^T / sqrt(d_k))"
+assert np.allclose(out_c, w_c @ (H_c @ Wv_c)), "the output is weights @ (H_enc W_v): the values of the SOURCE tokens"
+### BEGIN HIDDEN TESTS
+import numpy as np
+import torch
+
+_rng = np.random.default_rng(81)
+for _T, _S, _d, _d_k, _d_v in [(3, 5, 4, 2, 3), (1, 1, 2, 2, 2), (6, 2, 3, 4, 1), (4, 7, 5, 3, 6)]:
+    _Y, _H = _rng.normal(size=(_T, _d)), _rng.normal(size=(_S, _d))
+    _Wq, _Wk, _Wv = _rng.normal(size=(_d, _d_k)), _rng.normal(size=(_d, _d_k)), _rng.normal(size=(_d, _d_v))
+    _out, _w = cross_attention(_Y.copy(), _H.copy(), _Wq.copy(), _Wk.copy(), _Wv.copy())
+    _q, _k, _v = torch.tensor(_Y @ _Wq), torch.tensor(_H @ _Wk), torch.tensor(_H @ _Wv)
+    _want_w = torch.softmax(_q @ _k.T / _d_k ** 0.5, dim=-1).numpy()
+    _want_out = torch.nn.functional.scaled_dot_product_attention(_q, _k, _v).numpy()
+    _what = f"T={_T}, S={_S}, d={_d}, d_k={_d_k}, d_v={_d_v}"
+    assert _close(_w, _want_w), f"weights are wrong for {_what}"
+    assert _close(_out, _want_out), f"output disagrees with torch's attention for {_what}"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "generate_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 4.2 · Generating text one token at a time
+#
+# A decoder-only model generates **autoregressively**: it reads the tokens so far, predicts a distribution
+# for the *next* token from the output at the **last** position, appends the chosen token, and repeats with
+# the longer sequence. Here is a one-layer toy model with a vocabulary of $N$ tokens: an embedding table
+# `embed` $(N, d)$, one causal self-attention head ($W_q, W_k$ $(d, d_k)$, $W_v$ $(d, d)$) with a residual
+# connection, and an output matrix `W_out` $(d, N)$:
+#
+# $$X = \mathrm{embed}[\text{tokens}], \quad Z = X + \mathrm{softmax}_{\text{causal}}\!\left(\frac{(X W_q)(X W_k)^\top}{\sqrt{d_k}}\right) X W_v,
+#   \quad \text{logits} = Z_{\text{last}}\, W_{out}.$$
+#
+# Write `greedy_generate(prompt, n_new, embed, W_q, W_k, W_v, W_out)`: starting from the list of token ids
+# `prompt`, append `n_new` tokens, each the `argmax` of the logits (the first one on ties), and return the
+# whole sequence (prompt included) as a list of ints.
+
+# %% nbgrader={"grade": false, "grade_id": "greedy_generate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def greedy_generate(prompt, n_new, embed, W_q, W_k, W_v, W_out):
+    """Prompt plus n_new greedily chosen token ids (a list of ints)."""
+    ### BEGIN SOLUTION
+    tokens = [int(t) for t in prompt]
+    for _ in range(n_new):
+        X = np.asarray(embed, dtype=float)[tokens]  # (t, d)
+        scores = (X @ W_q) @ (X @ W_k).T / np.sqrt(W_q.shape[1])  # (t, t)
+        scores = np.where(np.tril(np.ones(scores.shape, dtype=bool)), scores, -np.inf)
+        Z = X + softmax(scores, axis=-1) @ (X @ W_v)  # (t, d)
+        logits = Z[-1] @ W_out  # (N,) from the LAST position
+        tokens.append(int(np.argmax(logits)))
+    return tokens
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_greedy_generate", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check greedy generation with a toy model whose output simply favours "the token after the last one" (t -> t + 1 mod 5)."""
+embed_g = np.eye(5)
+shift_g = np.roll(np.eye(5), 1, axis=1) * 10.0  # token t votes for token t + 1
+first = greedy_generate([2, 4], 1, embed_g, np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 5)), shift_g)
+assert isinstance(first, list) and all(isinstance(t, int) for t in first), f"return a list of ints, got {first!r}"
+assert first[:2] == [2, 4], f"return the prompt too, followed by the new tokens: got {first}"
+assert first != [2, 4, 3], "you predicted from the FIRST position's output; the next token comes from the LAST position"
+assert first == [2, 4, 0], f"after [2, 4] the last token is 4, which votes for 0: expected [2, 4, 0], got {first}"
+generated = greedy_generate([0], 3, embed_g, np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 5)), shift_g)
+assert len(generated) == 4, f"prompt of 1 token + 3 new tokens = 4 tokens, got {len(generated)}"
+assert generated != [0, 1, 1, 1], "you always predicted from the prompt alone: feed each new token back in before predicting the next"
+assert generated == [0, 1, 2, 3], f"each step should follow the LAST token (0 -> 1 -> 2 -> 3), got {generated}"
+### BEGIN HIDDEN TESTS
+import numpy as np
+import torch
+
+
+def _reference_generate(prompt, n_new, embed, W_q, W_k, W_v, W_out):
+    tokens = list(prompt)
+    E, Wq, Wk, Wv, Wo = (torch.tensor(a) for a in (embed, W_q, W_k, W_v, W_out))
+    for _ in range(n_new):
+        X = E[torch.tensor(tokens)]
+        Z = X + torch.nn.functional.scaled_dot_product_attention(X @ Wq, X @ Wk, X @ Wv, is_causal=True)
+        tokens.append(int(torch.argmax(Z[-1] @ Wo)))
+    return tokens
+
+
+_rng = np.random.default_rng(91)
+for _N, _d, _d_k, _prompt, _n_new in [(7, 4, 3, [1, 5], 6), (5, 6, 2, [0], 4), (9, 3, 3, [8, 2, 2], 5), (4, 4, 1, [3], 0)]:
+    _args = [_rng.normal(size=s) * 2 for s in ((_N, _d), (_d, _d_k), (_d, _d_k), (_d, _d), (_d, _N))]
+    _got = greedy_generate(list(_prompt), _n_new, *[a.copy() for a in _args])
+    _want = _reference_generate(_prompt, _n_new, *_args)
+    assert type(_got) is list and all(type(t) is int for t in _got), "return a list of ints"
+    assert _got == _want, f"wrong tokens for a vocabulary of {_N}, prompt {_prompt}, {_n_new} new tokens"
+### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "layer_norm_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 5 · Layer normalisation

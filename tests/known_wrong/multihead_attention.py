@@ -288,6 +288,95 @@ def layer_causal_after_softmax(X, W_q, W_k, W_v, W_1, W_2, causal=False):
     return Z, Y + np.maximum(Y @ W_1, 0) @ W_2
 
 
+# ---- cross_attention and greedy_generate ----------------------------------
+
+
+def cross_self_attention(Y, H_enc, W_q, W_k, W_v):
+    """Takes queries, keys and values all from the decoder (self-attention, the encoder ignored)."""
+    Q, K, V = Y @ W_q, Y @ W_k, Y @ W_v
+    w = softmax(Q @ K.T / np.sqrt(Q.shape[1]))  # noqa: F821
+    return w @ V, w
+
+
+def cross_queries_from_encoder(Y, H_enc, W_q, W_k, W_v):
+    """Swaps the roles: queries from the encoder, keys and values from the decoder."""
+    Q, K, V = H_enc @ W_q, Y @ W_k, Y @ W_v
+    w = softmax(Q @ K.T / np.sqrt(Q.shape[1]))  # noqa: F821
+    return w @ V, w
+
+
+def cross_causal(Y, H_enc, W_q, W_k, W_v):
+    """Applies a causal mask to the cross-attention (target token t sees source tokens 0..t only)."""
+    Q, K, V = Y @ W_q, H_enc @ W_k, H_enc @ W_v
+    scores = Q @ K.T / np.sqrt(Q.shape[1])
+    scores = np.where(np.tril(np.ones(scores.shape, dtype=bool)), scores, -np.inf)
+    w = softmax(scores)  # noqa: F821
+    return w @ V, w
+
+
+def cross_values_from_decoder(Y, H_enc, W_q, W_k, W_v):
+    """Keys from the encoder but values from the decoder (only works when T == S)."""
+    Q, K = Y @ W_q, H_enc @ W_k
+    w = softmax(Q @ K.T / np.sqrt(Q.shape[1]))  # noqa: F821
+    V = Y @ W_v
+    return (w @ V if V.shape[0] == w.shape[1] else w @ np.resize(V, (w.shape[1], V.shape[1]))), w
+
+
+def cross_no_scaling(Y, H_enc, W_q, W_k, W_v):
+    """Forgets the 1/sqrt(d_k) scaling."""
+    Q, K, V = Y @ W_q, H_enc @ W_k, H_enc @ W_v
+    w = softmax(Q @ K.T)  # noqa: F821
+    return w @ V, w
+
+
+def generate_first_position(prompt, n_new, embed, W_q, W_k, W_v, W_out):
+    """Predicts the next token from the FIRST position's output instead of the last."""
+    tokens = [int(t) for t in prompt]
+    for _ in range(n_new):
+        X = embed[tokens]
+        scores = (X @ W_q) @ (X @ W_k).T / np.sqrt(W_q.shape[1])
+        scores = np.where(np.tril(np.ones(scores.shape, dtype=bool)), scores, -np.inf)
+        Z = X + softmax(scores) @ (X @ W_v)  # noqa: F821
+        tokens.append(int(np.argmax(Z[0] @ W_out)))
+    return tokens
+
+
+def generate_no_feedback(prompt, n_new, embed, W_q, W_k, W_v, W_out):
+    """Predicts every new token from the prompt alone (never feeds the generated tokens back)."""
+    tokens = [int(t) for t in prompt]
+    for _ in range(n_new):
+        X = embed[list(prompt)]
+        scores = (X @ W_q) @ (X @ W_k).T / np.sqrt(W_q.shape[1])
+        scores = np.where(np.tril(np.ones(scores.shape, dtype=bool)), scores, -np.inf)
+        Z = X + softmax(scores) @ (X @ W_v)  # noqa: F821
+        tokens.append(int(np.argmax(Z[-1] @ W_out)))
+    return tokens
+
+
+def generate_only_new(prompt, n_new, embed, W_q, W_k, W_v, W_out):
+    """Returns only the new tokens, without the prompt."""
+    tokens = [int(t) for t in prompt]
+    for _ in range(n_new):
+        X = embed[tokens]
+        scores = (X @ W_q) @ (X @ W_k).T / np.sqrt(W_q.shape[1])
+        scores = np.where(np.tril(np.ones(scores.shape, dtype=bool)), scores, -np.inf)
+        Z = X + softmax(scores) @ (X @ W_v)  # noqa: F821
+        tokens.append(int(np.argmax(Z[-1] @ W_out)))
+    return tokens[np.asarray(prompt).size:]
+
+
+def generate_no_residual(prompt, n_new, embed, W_q, W_k, W_v, W_out):
+    """Leaves out the residual connection (Z = attention output only)."""
+    tokens = [int(t) for t in prompt]
+    for _ in range(n_new):
+        X = embed[tokens]
+        scores = (X @ W_q) @ (X @ W_k).T / np.sqrt(W_q.shape[1])
+        scores = np.where(np.tril(np.ones(scores.shape, dtype=bool)), scores, -np.inf)
+        Z = softmax(scores) @ (X @ W_v)  # noqa: F821
+        tokens.append(int(np.argmax(Z[-1] @ W_out)))
+    return tokens
+
+
 # ---- layer_norm ----------------------------------------------------------
 
 
@@ -361,6 +450,15 @@ CASES = [
     Wrong("transformer_layer", layer_causal_ignored, pitfall=True),
     Wrong("transformer_layer", layer_mask_future_only, pitfall=True),
     Wrong("transformer_layer", layer_causal_after_softmax, pitfall=True),
+    Wrong("cross_attention", cross_self_attention, pitfall=True),
+    Wrong("cross_attention", cross_queries_from_encoder, pitfall=True),
+    Wrong("cross_attention", cross_causal, pitfall=True),
+    Wrong("cross_attention", cross_values_from_decoder, pitfall=True),
+    Wrong("cross_attention", cross_no_scaling, pitfall=True),
+    Wrong("greedy_generate", generate_first_position, pitfall=True),
+    Wrong("greedy_generate", generate_no_feedback, pitfall=True),
+    Wrong("greedy_generate", generate_only_new, pitfall=True),
+    Wrong("greedy_generate", generate_no_residual),
     Wrong("layer_norm", layer_norm_wrong_axis, pitfall=True),
     Wrong("layer_norm", layer_norm_whole_array, pitfall=True),
     Wrong("layer_norm", layer_norm_unbiased, pitfall=True),
