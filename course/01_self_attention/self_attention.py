@@ -6,7 +6,8 @@
 # **Learning goals.** After this notebook you can
 # 1. write a numerically stable softmax and scaled dot-product attention (with masks) in NumPy;
 # 2. turn word vectors into queries, keys and values, stack two attention layers, and read the result as an attention map;
-# 3. compute sinusoidal positional encodings and say why they are built from sines and cosines;
+# 3. compute sinusoidal positional encodings, say why they are built from sines and cosines, and rotate
+#    queries and keys with rotary position embeddings (RoPE);
 # 4. explain what *argmax* attention would break, how attention can copy or mix values, and how masks hide positions;
 #    batch attention over padded sequences with padding and causal masks;
 # 5. count the cost of a self-attention layer and measure how it grows with the sequence length.
@@ -599,7 +600,7 @@ def positional_encoding(num_positions, d_model):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_positional_encoding", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+# %% nbgrader={"grade": true, "grade_id": "test_positional_encoding", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the positional encodings of 3 positions with d_model = 4 (recomputed from the formula)."""
 pe = positional_encoding(3, 4)
 assert pe.shape == (3, 4), f"expected shape (3, 4), got {pe.shape}"
@@ -649,6 +650,71 @@ plt.show()
 # frequencies form a geometric series from fast to slow, like the digits of a number: fast dimensions
 # separate neighbours, slow ones tell far-apart positions apart.
 # ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "rope_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 4.1 · Extension: rotary position embeddings (RoPE)
+#
+# Most recent language models (LLaMA, GPT-NeoX, ...) do not add position vectors to the embeddings. They
+# **rotate** each query and key instead: the pair of dimensions $(2i, 2i+1)$ of the vector at position $p$ is
+# rotated by the angle $p\,\theta_i$ with the sinusoids' frequencies $\theta_i = 10000^{-2i/d}$:
+#
+# $$x'_{2i} = x_{2i}\cos(p\theta_i) - x_{2i+1}\sin(p\theta_i), \qquad x'_{2i+1} = x_{2i}\sin(p\theta_i) + x_{2i+1}\cos(p\theta_i).$$
+#
+# A rotation keeps lengths, and rotating $q$ by $p\theta$ and $k$ by $s\theta$ leaves $q' \cdot k'$ depending on
+# the positions only through $p - s$: attention scores become *relative*. Write `rope(x)` for an array
+# $(n, d)$ with even $d$, the rows being positions $0, 1, \dots, n-1$.
+#
+# *Convention:* this is the interleaved form of the RoFormer paper. Some libraries (e.g. Hugging Face's LLaMA)
+# pair dimension $j$ with $j + d/2$ instead; the two differ by a fixed permutation of the dimensions.
+
+# %% nbgrader={"grade": false, "grade_id": "rope", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def rope(x):
+    """Rotate the pairs (2i, 2i+1) of row p of x (n, d) by the angle p * 10000 ** (-2i / d)."""
+    ### BEGIN SOLUTION
+    x = np.asarray(x, dtype=float)
+    n, d = x.shape
+    angles = np.arange(n)[:, None] * 10000.0 ** (-np.arange(0, d, 2) / d)  # (n, d/2)
+    cos, sin = np.cos(angles), np.sin(angles)
+    even, odd = x[:, 0::2], x[:, 1::2]  # (n, d/2) each
+    out = np.empty_like(x)
+    out[:, 0::2] = even * cos - odd * sin
+    out[:, 1::2] = even * sin + odd * cos
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_rope", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check RoPE: shape, position 0 unchanged, the rotation's direction and frequencies, lengths kept, relative scores."""
+x_r = np.tile([1.0, 0.0, 1.0, 0.0], (3, 1))  # three positions of the same vector, d = 4
+r = rope(x_r)
+assert np.shape(r) == (3, 4), f"expected shape (3, 4), got {np.shape(r)}"
+assert np.allclose(r[0], x_r[0]), f"position 0 is rotated by angle 0: it must stay [1, 0, 1, 0], got {r[0]}"
+assert not np.allclose(r[1, :2], [np.cos(1), -np.sin(1)]), "rotated the wrong way: x'_(2i+1) = x_(2i) sin + x_(2i+1) cos"
+assert not np.allclose(r[1], [np.cos(1) - np.sin(1), 0, np.sin(1) + np.cos(1), 0]), (
+    "that is the 'halves' layout (dimension j paired with j + d/2); here the pairs are (0, 1), (2, 3), ...")
+assert np.allclose(r[1, :2], [np.cos(1), np.sin(1)]), f"position 1, pair 0 (theta = 1): expected [cos 1, sin 1], got {r[1, :2]}"
+assert np.allclose(r[1, 2:], [np.cos(0.01), np.sin(0.01)]), (
+    f"position 1, pair 1: theta_1 = 10000^(-2/4) = 0.01, expected [cos 0.01, sin 0.01], got {r[1, 2:]}")
+rope_rng = np.random.default_rng(4)
+q_r, k_r = rope_rng.normal(size=6), rope_rng.normal(size=6)
+rotated_q, rotated_k = rope(np.tile(q_r, (6, 1))), rope(np.tile(k_r, (6, 1)))
+assert np.allclose(np.linalg.norm(rotated_q, axis=1), np.linalg.norm(q_r)), "a rotation keeps every vector's length"
+assert np.isclose(rotated_q[4] @ rotated_k[2], rotated_q[3] @ rotated_k[1]), "q at 4 . k at 2 must equal q at 3 . k at 1 (same distance 2)"
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+_rng = np.random.default_rng(101)
+for _n, _d in [(5, 8), (1, 2), (12, 6), (3, 16)]:
+    _x = _rng.normal(size=(_n, _d))
+    _z = _x[:, 0::2] + 1j * _x[:, 1::2]  # pair i as one complex number
+    _theta = np.array([10000.0 ** (-2 * _i / _d) for _i in range(_d // 2)])
+    _z = _z * np.exp(1j * np.outer(np.arange(_n), _theta))  # rotation = multiplication by e^(i p theta)
+    _want = np.empty((_n, _d))
+    _want[:, 0::2], _want[:, 1::2] = _z.real, _z.imag
+    _got = rope(_x.copy())
+    assert type(_got) is np.ndarray, "return a numpy array"
+    assert _close(_got.astype(float), _want), f"rope is wrong for n={_n}, d={_d}"
+### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "argmax_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 5 · What attention can and cannot do
@@ -744,7 +810,7 @@ def extraction_matrix(A):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_extraction_matrix", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+# %% nbgrader={"grade": true, "grade_id": "test_extraction_matrix", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that M recovers v_a from the average of v_a and v_b."""
 A_basis = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
 M = extraction_matrix(A_basis)

@@ -194,6 +194,48 @@ def pe_one_based(num_positions, d_model):
     return pe
 
 
+# ---- rope ----------------------------------------------------------------
+
+
+def rope_wrong_direction(x):
+    """Rotates by -p theta (the sine terms with the wrong sign)."""
+    n, d = x.shape
+    angles = np.arange(n)[:, None] * 10000.0 ** (-np.arange(0, d, 2) / d)
+    out = np.empty_like(x, dtype=float)
+    out[:, 0::2] = x[:, 0::2] * np.cos(angles) + x[:, 1::2] * np.sin(angles)
+    out[:, 1::2] = -x[:, 0::2] * np.sin(angles) + x[:, 1::2] * np.cos(angles)
+    return out
+
+
+def rope_halves(x):
+    """Pairs dimension j with j + d/2 (the 'halves' layout) instead of (2i, 2i+1)."""
+    n, d = x.shape
+    angles = np.arange(n)[:, None] * 10000.0 ** (-np.arange(0, d, 2) / d)
+    first, second = x[:, : d // 2], x[:, d // 2:]
+    return np.concatenate([first * np.cos(angles) - second * np.sin(angles),
+                           first * np.sin(angles) + second * np.cos(angles)], axis=1)
+
+
+def rope_exponent_per_dimension(x):
+    """Frequency 10000^(-i/d) with the pair index i instead of 10000^(-2i/d)."""
+    n, d = x.shape
+    angles = np.arange(n)[:, None] * 10000.0 ** (-np.arange(d // 2) / d)
+    out = np.empty_like(x, dtype=float)
+    out[:, 0::2] = x[:, 0::2] * np.cos(angles) - x[:, 1::2] * np.sin(angles)
+    out[:, 1::2] = x[:, 0::2] * np.sin(angles) + x[:, 1::2] * np.cos(angles)
+    return out
+
+
+def rope_one_based(x):
+    """Counts positions from 1, so the first row is rotated too."""
+    n, d = x.shape
+    angles = np.arange(1, n + 1)[:, None] * 10000.0 ** (-np.arange(0, d, 2) / d)
+    out = np.empty_like(x, dtype=float)
+    out[:, 0::2] = x[:, 0::2] * np.cos(angles) - x[:, 1::2] * np.sin(angles)
+    out[:, 1::2] = x[:, 0::2] * np.sin(angles) + x[:, 1::2] * np.cos(angles)
+    return out
+
+
 # ---- argmax attention ----------------------------------------------------
 
 
@@ -382,6 +424,10 @@ CASES = [
     Wrong("positional_encoding", pe_sin_cos_swapped, pitfall=True),
     Wrong("positional_encoding", pe_halves, pitfall=True),
     Wrong("positional_encoding", pe_one_based, pitfall=True),
+    Wrong("rope", rope_wrong_direction, pitfall=True),
+    Wrong("rope", rope_halves, pitfall=True),
+    Wrong("rope", rope_exponent_per_dimension, pitfall=True),
+    Wrong("rope", rope_one_based, pitfall=True),
     Wrong("argmax_attention", argmax_last_tie, pitfall=True),
     Wrong("argmax_attention", argmax_of_values, pitfall=True),
     Wrong("argmax_attention", argmin_attention, pitfall=True),
