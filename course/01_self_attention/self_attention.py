@@ -337,7 +337,9 @@ if torch is not None:
 # | mat | [0, 1] | [1, 0] | [1, 1] |
 #
 # Work out, for the query of **cat**, its raw scores against all six keys, its attention weights
-# (with $d_k = 2$) and its output. Compute them with your function, then check one entry by hand.
+# (with $d_k = 2$) and its output. Compute them **without** your function, by hand or with a few lines of
+# NumPy (`np.exp`), so that they are an independent check of it: the cell then prints what your
+# `scaled_dot_product_attention` gives for the same query, and the two should agree.
 #
 # *Where the course departs from the handout:* the handout's worked scores for the query **The** use
 # the wrong keys for *on*, *the* and *mat* (it reports 0, 1 and 0; the table gives 1, 0 and 1). The
@@ -353,31 +355,29 @@ cat_V = np.array([[0, 1], [1, 0], [0, 0], [1, 1], [0, 0], [1, 1]], dtype=float)
 # Fill in three arrays for the query of "cat" (row 1):
 # cat_scores: its 6 raw dot products with the keys, cat_weights: its 6 attention weights, cat_output: its output.
 ### BEGIN SOLUTION
-cat_scores = cat_Q[1] @ cat_K.T
-cat_out_all, cat_w_all = scaled_dot_product_attention(cat_Q, cat_K, cat_V)
-cat_weights = cat_w_all[1]
-cat_output = cat_out_all[1]
+cat_scores = cat_Q[1] @ cat_K.T  # (6,)
+cat_exp = np.exp(cat_scores / np.sqrt(2))
+cat_weights = cat_exp / cat_exp.sum()
+cat_output = cat_weights @ cat_V  # (6,) x (6, 2) -> (2,)
 ### END SOLUTION
 print("scores :", np.round(cat_scores, 4))
 print("weights:", np.round(cat_weights, 4))
 print("output :", np.round(cat_output, 4))
+try:
+    cat_check_out, cat_check_w = scaled_dot_product_attention(cat_Q, cat_K, cat_V)
+    print("your scaled_dot_product_attention, row 1:", np.round(cat_check_w[1], 4), np.round(cat_check_out[1], 4))
+except NotImplementedError:
+    print("(scaled_dot_product_attention is not written yet)")
 
 # %% nbgrader={"grade": true, "grade_id": "test_cat_answers", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the scores, weights and output for the query of "cat"."""
 assert np.shape(cat_scores) == (6,), f"expected 6 scores, got shape {np.shape(cat_scores)}"
 assert np.allclose(cat_scores, [0, 1, 1, 1, 0, 0]), f"raw scores are plain dot products, got {cat_scores}"
 assert np.shape(cat_weights) == (6,) and np.shape(cat_output) == (2,), "expected 6 weights and a 2-d output"
-weights_ok = np.isclose(np.sum(cat_weights), 1.0) and np.all(np.asarray(cat_weights) > 0)
+assert np.isclose(np.sum(cat_weights), 1.0) and np.all(np.asarray(cat_weights) > 0), f"softmax weights are positive and sum to 1, got {cat_weights}"
 ratio = float(cat_weights[1] / cat_weights[0])  # "cat" against "cat" (score 1) and against "The" (score 0)
-if not (weights_ok and np.isclose(ratio, np.exp(1 / np.sqrt(2)))):
-    # weights that follow YOUR scaled_dot_product_attention are accepted here: its own test judges it
-    _, yours = scaled_dot_product_attention(cat_Q, cat_K, cat_V)
-    if np.allclose(cat_weights, np.asarray(yours)[1]):
-        print("Note: these weights follow your scaled_dot_product_attention, which fails its own test: fix that first")
-    else:
-        assert weights_ok, f"softmax weights are positive and sum to 1, got {cat_weights}"
-        assert not np.isclose(ratio, np.e), "the scores were not divided by sqrt(d_k) = sqrt(2) (w_cat / w_The = e)"
-        raise AssertionError(f"weights are softmax(scores / sqrt(2)): w_cat / w_The should be e^(1/sqrt 2) = 2.028, got {ratio:.3f}")
+assert not np.isclose(ratio, np.e), "the scores were not divided by sqrt(d_k) = sqrt(2) (w_cat / w_The = e)"
+assert np.isclose(ratio, np.exp(1 / np.sqrt(2))), f"weights are softmax(scores / sqrt(2)): w_cat / w_The should be e^(1/sqrt 2) = 2.028, got {ratio:.3f}"
 assert np.allclose(cat_output, np.asarray(cat_weights) @ cat_V), "the output is the weighted sum of the values: cat_weights @ V"
 ### BEGIN HIDDEN TESTS
 import math
@@ -390,16 +390,8 @@ _want_w = [1 / _z, _e / _z, _e / _z, _e / _z, 1 / _z, 1 / _z]
 _want_out = [_want_w[1] + _want_w[3] + _want_w[5], _want_w[0] + _want_w[3] + _want_w[5]]
 _got_w = np.asarray(cat_weights, dtype=float).tolist()
 _got_out = np.asarray(cat_output, dtype=float).tolist()
-_right = all(abs(a - b) < 1e-6 for a, b in zip(_got_w, _want_w)) and all(abs(a - b) < 1e-6 for a, b in zip(_got_out, _want_out))
-if not _right:  # consistent with the student's own attention (a wrong attention is judged by its own test only)
-    _Q = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0], [0, 1]], dtype=float)
-    _K = np.array([[1, 0], [0, 1], [1, 1], [1, 1], [0, 0], [1, 0]], dtype=float)
-    _V = np.array([[0, 1], [1, 0], [0, 0], [1, 1], [0, 0], [1, 1]], dtype=float)
-    _out_s, _w_s = scaled_dot_product_attention(_Q, _K, _V)
-    _follows = all(abs(a - b) < 1e-6 for a, b in zip(_got_w, np.asarray(_w_s, dtype=float)[1].tolist()))
-    _follows = _follows and all(abs(a - b) < 1e-6 for a, b in zip(_got_out, np.asarray(_out_s, dtype=float)[1].tolist()))
-    _wrong_attention = not all(abs(a - b) < 1e-6 for a, b in zip(np.asarray(_w_s, dtype=float)[1].tolist(), _want_w))
-    assert len(_got_w) == 6 and len(_got_out) == 2 and _follows and _wrong_attention, "the weights or the output of 'cat' are wrong"
+assert len(_got_w) == 6 and all(abs(a - b) < 1e-6 for a, b in zip(_got_w, _want_w)), "the weights of 'cat' are wrong"
+assert len(_got_out) == 2 and all(abs(a - b) < 1e-6 for a, b in zip(_got_out, _want_out)), "the output of 'cat' is wrong"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "self_attention_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
