@@ -1038,7 +1038,7 @@ assert _close(_got, np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])), "a constant r
 # task-specific output
 
 # %% nbgrader={"grade": false, "grade_id": "concept_answers", "locked": false, "schema_version": 3, "solution": true, "task": false}
-answer_q1 = ...  # a set of letters, e.g. {"A"}
+answer_q1 = ...  # a set of letters, e.g. {"C"}
 answer_q2 = ...  # a set of letters, e.g. {"B", "D"}
 answer_q3 = ...  # a set of letters
 answer_q4 = ...  # a set of letters
