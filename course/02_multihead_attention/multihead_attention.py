@@ -7,9 +7,11 @@
 # 1. give the shape of every matrix in a multi-head self-attention layer for sequence length $S$,
 #    embedding size $E$, $H$ heads, query/key size $M_{QK}$ and value size $M_V$, and draw the layer;
 # 2. count its parameters and compare the count with PyTorch's `nn.MultiheadAttention`;
-# 3. implement multi-head self-attention with masks in NumPy and read per-head attention maps;
+# 3. implement multi-head self-attention with masks in NumPy, split a fused QKV projection into heads,
+#    and read per-head attention maps;
 # 4. compute one encoder layer and one decoder-only layer by hand (the exercise sheet's
-#    "hello world !") and say which conventions the sheet's answer uses;
+#    "hello world !") and say which conventions the sheet's answer uses; write the decoder's
+#    cross-attention and generate tokens autoregressively;
 # 5. implement layer normalisation and explain where it sits in a transformer block.
 #
 # **How to work.** Fill in every cell that says `raise NotImplementedError()` and every answer cell
@@ -109,16 +111,22 @@ def mha_shapes(S, E, H, M_QK, M_V):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_mha_shapes", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
-"""Check the keys and a few shapes of mha_shapes(S=4, E=6, H=2, M_QK=3, M_V=3)."""
+# %% nbgrader={"grade": true, "grade_id": "test_mha_shapes", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check the keys and the shapes that are most often wrong, for S=4, E=6, H=2, M_QK=3, M_V=5 (M_QK != M_V on purpose)."""
 KEYS = {"W_Q", "W_K", "W_V", "Q_h", "K_h", "V_h", "scores", "weights", "head_output", "concat", "W_O", "output"}
-shapes = mha_shapes(4, 6, 2, 3, 3)
+shapes = mha_shapes(4, 6, 2, 3, 5)
 assert isinstance(shapes, dict), f"expected a dict, got {type(shapes).__name__}"
 assert set(shapes) == KEYS, f"missing keys {sorted(KEYS - set(shapes))}, unexpected keys {sorted(set(shapes) - KEYS)}"
 for key, value in shapes.items():
     assert isinstance(value, tuple) and len(value) == 2, f"{key}: expected a tuple (rows, columns), got {value!r}"
-assert shapes["W_Q"] == (6, 3), f"W_Q maps an E = 6 vector to M_QK = 3 entries: expected (6, 3), got {shapes['W_Q']}"
+assert shapes["W_Q"] != (3, 6), "W_Q is (M_QK, E): that is the column-vector convention; here tokens are rows and Q_h = X W_Q, so W_Q is (E, M_QK)"
+assert shapes["W_Q"] != (6, 6), "W_Q is (E, H * M_QK): that is all heads stacked; the table asks for ONE head's matrix, (E, M_QK)"
+assert shapes["W_Q"] == (6, 3), f"W_Q maps an E = 6 row to M_QK = 3 entries: expected (6, 3), got {shapes['W_Q']}"
 assert shapes["Q_h"] == (4, 3), f"one query row per token: expected (4, 3), got {shapes['Q_h']}"
+assert shapes["scores"] == (4, 4), f"scores compare every query with every key: expected (S, S) = (4, 4), got {shapes['scores']}"
+assert shapes["concat"] != (4, 6), "concat has H * M_QK = 6 columns: that is the handout's slip; each head outputs M_V = 5 columns, so concat has H * M_V"
+assert shapes["concat"] == (4, 10), f"H = 2 heads of M_V = 5 columns side by side: expected (4, 10), got {shapes['concat']}"
+assert shapes["W_O"] == (10, 6), f"W_O maps the H * M_V = 10 concatenated columns back to E = 6: expected (10, 6), got {shapes['W_O']}"
 ### BEGIN HIDDEN TESTS
 import numpy as np
 
@@ -202,10 +210,16 @@ def mha_param_count(E, H, M_QK, M_V, bias=False):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_mha_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
-"""Check the count for E = 8, H = 2, M_QK = M_V = 4 (four 8 x 8 matrices)."""
+# %% nbgrader={"grade": true, "grade_id": "test_mha_param_count", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check the count for E = 8, H = 2: with M_QK = M_V = 4, with M_QK = 2 != M_V = 5, and with biases."""
 n_params = mha_param_count(8, 2, 4, 4)
 assert n_params == 256, f"four 8 x 8 matrices hold 256 numbers, got {n_params}"
+n_params = mha_param_count(8, 2, 2, 5)
+assert n_params != 176, "got 176: W_O sized with H * M_QK rows; the concatenation has H * M_V = 10 columns, so W_O is (10, 8)"
+assert n_params == 224, f"per head 8x2 + 8x2 + 8x5 = 72, times 2 heads = 144, plus W_O (10 x 8) = 80: expected 224, got {n_params}"
+n_params = mha_param_count(8, 2, 4, 4, bias=True)
+assert n_params != 256, "bias=True must add the bias vectors: H * (M_QK + M_QK + M_V) for the heads and E for W_O"
+assert n_params == 288, f"256 weights + 2 * (4 + 4 + 4) + 8 = 32 biases: expected 288, got {n_params}"
 ### BEGIN HIDDEN TESTS
 import torch
 
@@ -214,7 +228,7 @@ for _E, _H in [(8, 2), (12, 3), (6, 6), (5, 1)]:
         _got = mha_param_count(_E, _H, _E // _H, _E // _H, bias=_bias)
         _layer = torch.nn.MultiheadAttention(_E, _H, bias=_bias)
         _want = sum(p.numel() for p in _layer.parameters())
-        assert int(_got) == _got and int(_got) == _want, f"E={_E}, H={_H}, bias={_bias}: torch has {_want} parameters"
+        assert int(_got) == _got and int(_got) == _want, f"E={_E}, H={_H}, bias={_bias}: the count differs from torch.nn.MultiheadAttention's"
 for _E, _H, _M_QK, _M_V in [(8, 2, 3, 5), (10, 4, 2, 7), (3, 5, 1, 2)]:
     for _bias in (False, True):
         _want = _H * (2 * _E * _M_QK + _E * _M_V) + _H * _M_V * _E + (_H * (2 * _M_QK + _M_V) + _E if _bias else 0)
@@ -244,10 +258,15 @@ q1_weights = softmax(q1_scores / np.sqrt(2))
 print("scores :", np.round(q1_scores, 4))
 print("weights:", np.round(q1_weights, 4))
 
-# %% nbgrader={"grade": true, "grade_id": "test_q1_answers", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_q1_answers", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the scores and weights of q_1."""
 assert np.shape(q1_scores) == (3,) and np.shape(q1_weights) == (3,), "expected two arrays of length 3"
+assert np.allclose(q1_scores, [0, 1, 1]), f"q_1 = [1, 0] against the keys k_1, k_2, k_3 gives 0, 1, 1 (dot products with the KEYS), got {q1_scores}"
 assert abs(float(np.sum(q1_weights)) - 1.0) < 1e-9, f"weights should sum to 1, got {np.sum(q1_weights)}"
+assert np.all(np.asarray(q1_weights) > 0), f"softmax weights are positive (normalise with exp, not by the sum of the scores), got {q1_weights}"
+ratio = float(q1_weights[1] / q1_weights[0])
+assert not np.isclose(ratio, np.e), "the ratio of the weights of k_2 and k_1 is e^1: the scores were not divided by sqrt(2)"
+assert np.isclose(ratio, np.exp(1 / np.sqrt(2))), f"weights are softmax(scores / sqrt(2)), so w_2 / w_1 = e^(1/sqrt 2); got {ratio:.4f}"
 ### BEGIN HIDDEN TESTS
 import math
 
@@ -289,64 +308,62 @@ def multi_head_attention(X, W_Q, W_K, W_V, W_O, mask=None):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_multi_head_attention", "locked": true, "points": 5.0, "schema_version": 3, "solution": false, "task": false}
-"""Check shapes, weights that sum to one, a zero masked weight, and the H = 1 case against one head by hand."""
+# %% nbgrader={"grade": true, "grade_id": "test_multi_head_attention", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Weights: shapes, rows that sum to one, and each head's own softmax(X W_Q[h] (X W_K[h])^T / sqrt(M_QK)) (H=2, M_QK=3, M_V=5)."""
 rng = np.random.default_rng(0)
 X_small = rng.normal(size=(4, 6))
 W_Q_small, W_K_small = rng.normal(size=(2, 6, 3)), rng.normal(size=(2, 6, 3))
 W_V_small, W_O_small = rng.normal(size=(2, 6, 5)), rng.normal(size=(10, 6))
 out, w = multi_head_attention(X_small, W_Q_small, W_K_small, W_V_small, W_O_small)
-assert out.shape == (4, 6), f"expected output of shape (S, E) = (4, 6), got {out.shape}"
 assert w.shape == (2, 4, 4), f"expected weights of shape (H, S, S) = (2, 4, 4), got {w.shape}"
-assert np.allclose(w.sum(axis=-1), 1.0), "every row of every head's weights should sum to 1"
-# one head: the layer is single-head attention followed by W_O
-A0 = softmax(X_small @ W_Q_small[0] @ (X_small @ W_K_small[0]).T / np.sqrt(3))
-_, w1 = multi_head_attention(X_small, W_Q_small[:1], W_K_small[:1], W_V_small[:1], W_O_small[:5])
-assert np.allclose(w1[0], A0), "with H = 1 the weights should be softmax(X W_Q (X W_K)^T / sqrt(M_QK))"
-causal = np.tril(np.ones((4, 4), dtype=bool))
-_, w_masked = multi_head_attention(X_small, W_Q_small, W_K_small, W_V_small, W_O_small, mask=causal)
-assert np.all(w_masked[:, ~causal] == 0), "masked weights must be exactly 0 in every head"
+assert np.allclose(w.sum(axis=-1), 1.0), (
+    "every row of every head's weights should sum to 1: take the softmax over the keys (the last axis); "
+    f"row sums {np.round(w.sum(axis=-1), 3).tolist()}"
+    + (" (your columns sum to 1: the softmax ran over the queries)" if np.allclose(w.sum(axis=-2), 1.0) else ""))
+
+
+def head_weights(h, scale):
+    """softmax(X W_Q[h] (X W_K[h])^T / scale), row by row."""
+    scores = (X_small @ W_Q_small[h]) @ (X_small @ W_K_small[h]).T / scale
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+assert not np.allclose(w[0], w[1]), "both heads have the same weights: each head needs its own scores from W_Q[h] and W_K[h]"
+for h in range(2):
+    if np.allclose(w[h], head_weights(h, np.sqrt(6))):
+        raise AssertionError(f"head {h}: scores divided by sqrt(E) = sqrt(6); divide by sqrt(M_QK) = sqrt(3), the size of a query")
+    if np.allclose(w[h], head_weights(h, np.sqrt(5))):
+        raise AssertionError(f"head {h}: scores divided by sqrt(M_V) = sqrt(5); divide by sqrt(M_QK) = sqrt(3), the size of a query")
+    if np.allclose(w[h], head_weights(h, 1.0)):
+        raise AssertionError(f"head {h}: the scores are not scaled; divide them by sqrt(M_QK) = sqrt(3)")
+    assert np.allclose(w[h], head_weights(h, np.sqrt(3))), f"head {h}: weights should be softmax(X W_Q[{h}] (X W_K[{h}])^T / sqrt(3))"
 ### BEGIN HIDDEN TESTS
 import numpy as np
 import torch
 
 
-def _reference_mha(X, W_Q, W_K, W_V, W_O, mask=None):
+def _reference_weights(X, W_Q, W_K):
     H, S = W_Q.shape[0], X.shape[0]
     weights = np.zeros((H, S, S))
-    heads = []
     for h in range(H):
-        Q, K, V = X @ W_Q[h], X @ W_K[h], X @ W_V[h]
-        scores = Q @ K.T / np.sqrt(W_Q.shape[2])
+        scores = (X @ W_Q[h]) @ (X @ W_K[h]).T / np.sqrt(W_Q.shape[2])
         for i in range(S):
-            keep = [j for j in range(S) if mask is None or mask[i, j]]
-            if keep:
-                top = max(scores[i, j] for j in keep)
-                exps = {j: np.exp(scores[i, j] - top) for j in keep}
-                total = sum(exps.values())
-                for j in keep:
-                    weights[h, i, j] = exps[j] / total
-        heads.append(weights[h] @ V)
-    return np.concatenate(heads, axis=1) @ W_O, weights
+            top = max(scores[i].tolist())
+            exps = [np.exp(v - top) for v in scores[i].tolist()]
+            weights[h, i] = [e / sum(exps) for e in exps]
+    return weights
 
 
 _rng = np.random.default_rng(31)
-# M_QK != M_V, odd sizes, with and without masks (including a fully masked row)
 for _S, _E, _H, _M_QK, _M_V in [(5, 7, 3, 2, 4), (1, 3, 2, 5, 1), (6, 4, 1, 3, 2), (4, 9, 4, 1, 3)]:
     _X = _rng.normal(size=(_S, _E))
     _W_Q, _W_K = _rng.normal(size=(_H, _E, _M_QK)), _rng.normal(size=(_H, _E, _M_QK))
     _W_V, _W_O = _rng.normal(size=(_H, _E, _M_V)), _rng.normal(size=(_H * _M_V, _E))
-    _mask = _rng.random((_S, _S)) < 0.6
-    _mask[0] = False
-    for _m in (None, _mask, np.tril(np.ones((_S, _S), dtype=bool))):
-        _out, _w = multi_head_attention(_X.copy(), _W_Q.copy(), _W_K.copy(), _W_V.copy(), _W_O.copy(),
-                                        mask=None if _m is None else _m.copy())
-        _ref_out, _ref_w = _reference_mha(_X, _W_Q, _W_K, _W_V, _W_O, _m)
-        _what = f"S={_S}, E={_E}, H={_H}, M_QK={_M_QK}, M_V={_M_V}, mask={'no' if _m is None else 'yes'}"
-        assert _close(_w, _ref_w), f"weights are wrong for {_what}"
-        assert _close(_out, _ref_out), f"output is wrong for {_what}"
+    _out, _w = multi_head_attention(_X.copy(), _W_Q.copy(), _W_K.copy(), _W_V.copy(), _W_O.copy())
+    assert _close(_w, _reference_weights(_X, _W_Q, _W_K)), f"weights are wrong for S={_S}, E={_E}, H={_H}, M_QK={_M_QK}, M_V={_M_V}"
 
-# agreement with torch.nn.MultiheadAttention (M_QK = M_V = E / H, weights copied, batch_first)
+# agreement with torch.nn.MultiheadAttention's weights (M_QK = M_V = E / H, weights copied, batch_first)
 for _S, _E, _H in [(5, 8, 2), (3, 12, 4), (7, 6, 1)]:
     _M = _E // _H
     _X = _rng.normal(size=(_S, _E))
@@ -361,21 +378,102 @@ for _S, _E, _H in [(5, 8, 2), (3, 12, 4), (7, 6, 1)]:
     with torch.no_grad():
         _layer.in_proj_weight.copy_(torch.cat([_stack(_W_Q), _stack(_W_K), _stack(_W_V)], dim=0))
         _layer.out_proj.weight.copy_(torch.tensor(_W_O.T.copy()))
-    _causal = np.tril(np.ones((_S, _S), dtype=bool))
-    for _m in (None, _causal):
-        _out, _w = multi_head_attention(_X.copy(), _W_Q.copy(), _W_K.copy(), _W_V.copy(), _W_O.copy(),
-                                        mask=None if _m is None else _m.copy())
-        _tx = torch.tensor(_X)[None]
-        with torch.no_grad():
-            _t_out, _t_w = _layer(_tx, _tx, _tx, need_weights=True, average_attn_weights=False,
-                                  attn_mask=None if _m is None else torch.tensor(~_m))
-        assert _close(_out, _t_out[0].numpy()), f"output disagrees with torch.nn.MultiheadAttention (S={_S}, E={_E}, H={_H})"
-        assert _close(_w, _t_w[0].numpy()), f"weights disagree with torch.nn.MultiheadAttention (S={_S}, E={_E}, H={_H})"
+    _out, _w = multi_head_attention(_X.copy(), _W_Q.copy(), _W_K.copy(), _W_V.copy(), _W_O.copy())
+    _tx = torch.tensor(_X)[None]
+    with torch.no_grad():
+        _t_out, _t_w = _layer(_tx, _tx, _tx, need_weights=True, average_attn_weights=False)
+    assert _close(_w, _t_w[0].numpy()), f"weights disagree with torch.nn.MultiheadAttention (S={_S}, E={_E}, H={_H})"
 
 # large scores stay finite
 _X = np.array([[50.0, 0.0], [0.0, 50.0]])
 _out, _w = multi_head_attention(_X, np.ones((1, 2, 1)) * 10, np.ones((1, 2, 1)) * 10, np.eye(2)[None], np.eye(2))
 assert all(np.isfinite(v) for v in _w.ravel().tolist()), "large scores must not overflow"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_multi_head_attention_output", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Output: Concat(head_0, head_1) W_O with head_h = A_h (X W_V[h]), built from YOUR weights A_h (so a wrong softmax or scale is not counted twice)."""
+rng = np.random.default_rng(0)
+X_small = rng.normal(size=(4, 6))
+W_Q_small, W_K_small = rng.normal(size=(2, 6, 3)), rng.normal(size=(2, 6, 3))
+W_V_small, W_O_small = rng.normal(size=(2, 6, 5)), rng.normal(size=(10, 6))
+out, w = multi_head_attention(X_small, W_Q_small, W_K_small, W_V_small, W_O_small)
+assert out.shape == (4, 6) and w.shape == (2, 4, 4), f"expected shapes (4, 6) and (2, 4, 4), got {out.shape} and {w.shape}"
+assert np.abs(w).sum(axis=(1, 2)).min() > 0, "every head's weights are zero: compute the weights first (see the test above)"
+heads = [w[h] @ (X_small @ W_V_small[h]) for h in range(2)]  # (S, M_V) each, from your weights
+if np.allclose(out, np.stack(heads).reshape(4, 10) @ W_O_small):
+    raise AssertionError("the heads (H, S, M_V) were reshaped to (S, H * M_V) without moving the head axis: rows of "
+                         "different tokens got mixed. Transpose to (S, H, M_V) first, or concatenate along axis 1")
+if np.allclose(out, np.concatenate(heads[::-1], axis=1) @ W_O_small):
+    raise AssertionError("the heads are concatenated last one first: head 0's M_V columns come first")
+assert np.allclose(out, np.concatenate(heads, axis=1) @ W_O_small), (
+    "output should be Concat(head_0, head_1) W_O, with head_h = weights[h] @ (X W_V[h])")
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+_rng = np.random.default_rng(32)
+for _S, _E, _H, _M_QK, _M_V in [(5, 7, 3, 2, 4), (1, 3, 2, 5, 1), (6, 4, 1, 3, 2), (4, 9, 4, 1, 3), (3, 2, 5, 2, 2)]:
+    _X = _rng.normal(size=(_S, _E))
+    _W_Q, _W_K = _rng.normal(size=(_H, _E, _M_QK)), _rng.normal(size=(_H, _E, _M_QK))
+    _W_V, _W_O = _rng.normal(size=(_H, _E, _M_V)), _rng.normal(size=(_H * _M_V, _E))
+    for _m in (None, np.tril(np.ones((_S, _S), dtype=bool))):
+        _out, _w = multi_head_attention(_X.copy(), _W_Q.copy(), _W_K.copy(), _W_V.copy(), _W_O.copy(),
+                                        mask=None if _m is None else _m.copy())
+        assert type(_w) is np.ndarray and _w.shape == (_H, _S, _S), "weights must be an array of shape (H, S, S)"
+        assert type(_out) is np.ndarray and _out.shape == (_S, _E), "output must be an array of shape (S, E)"
+        if _m is None:
+            assert all(abs(v) > 0 for v in np.abs(_w).sum(axis=(1, 2)).tolist()), "a head's weights are all zero"
+        _columns = []
+        for _h in range(_H):
+            _head = np.zeros((_S, _M_V))
+            _V = _X @ _W_V[_h]
+            for _i in range(_S):
+                for _j in range(_S):
+                    _head[_i] += _w[_h, _i, _j] * _V[_j]
+            _columns.append(_head)
+        _want = np.hstack(_columns) @ _W_O
+        assert _close(_out, _want), f"output != Concat(heads) W_O for S={_S}, E={_E}, H={_H}, M_QK={_M_QK}, M_V={_M_V}"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_multi_head_attention_mask", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Mask: hidden pairs get weight exactly 0 in every head, and the visible weights are YOUR unmasked weights renormalised."""
+rng = np.random.default_rng(0)
+X_small = rng.normal(size=(4, 6))
+W_Q_small, W_K_small = rng.normal(size=(2, 6, 3)), rng.normal(size=(2, 6, 3))
+W_V_small, W_O_small = rng.normal(size=(2, 6, 5)), rng.normal(size=(10, 6))
+causal = np.tril(np.ones((4, 4), dtype=bool))
+_, w_full = multi_head_attention(X_small, W_Q_small, W_K_small, W_V_small, W_O_small)
+_, w_masked = multi_head_attention(X_small, W_Q_small, W_K_small, W_V_small, W_O_small, mask=causal)
+assert w_masked.shape == (2, 4, 4), f"expected weights of shape (2, 4, 4), got {w_masked.shape}"
+assert np.all(w_masked[:, ~causal] == 0), "masked weights must be exactly 0 in every head: set the masked scores to -inf before the softmax"
+assert np.allclose(w_masked.sum(axis=-1), 1.0), (
+    "with a mask, each row must still sum to 1: mask the scores before the softmax, not the weights after it")
+renormalised = w_full * causal / (w_full * causal).sum(axis=-1, keepdims=True)
+assert np.allclose(w_masked, renormalised), "the weights of the visible keys should keep their proportions (softmax over the visible keys only)"
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+_rng = np.random.default_rng(33)
+for _S, _E, _H, _M_QK, _M_V in [(5, 7, 3, 2, 4), (1, 3, 2, 5, 1), (6, 4, 1, 3, 2), (4, 9, 4, 1, 3)]:
+    _X = _rng.normal(size=(_S, _E))
+    _W_Q, _W_K = _rng.normal(size=(_H, _E, _M_QK)), _rng.normal(size=(_H, _E, _M_QK))
+    _W_V, _W_O = _rng.normal(size=(_H, _E, _M_V)), _rng.normal(size=(_H * _M_V, _E))
+    _, _w_full = multi_head_attention(_X.copy(), _W_Q.copy(), _W_K.copy(), _W_V.copy(), _W_O.copy())
+    _mask = _rng.random((_S, _S)) < 0.6
+    _mask[0] = False  # a query that may look at nothing
+    for _m in (_mask, np.tril(np.ones((_S, _S), dtype=bool)), ~np.eye(_S, dtype=bool)):
+        _, _w = multi_head_attention(_X.copy(), _W_Q.copy(), _W_K.copy(), _W_V.copy(), _W_O.copy(), mask=_m.copy())
+        assert type(_w) is np.ndarray and _w.shape == (_H, _S, _S), "weights must be an array of shape (H, S, S)"
+        for _h in range(_H):
+            for _i in range(_S):
+                _keep = [_j for _j in range(_S) if _m[_i, _j]]
+                _row = _w[_h, _i].tolist()
+                assert all(_row[_j] == 0.0 for _j in range(_S) if not _m[_i, _j]), "masked weights must be exactly 0"
+                if not _keep:
+                    assert all(v == 0.0 for v in _row), "a query with no visible key must get all-zero weights"
+                    continue
+                _total = sum(float(_w_full[_h, _i, _j]) for _j in _keep)
+                assert all(abs(_row[_j] - float(_w_full[_h, _i, _j]) / _total) < 1e-6 for _j in _keep), (
+                    f"visible weights are not the softmax over the visible keys (S={_S}, H={_H})")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "widget_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -439,6 +537,7 @@ for sentence in demo_inputs:
     demo_maps[sentence + " (causal mask)"] = AttentionMap(head_weights, tokens, mask=causal_tokens)
 head_explorer = show_attention(demo_maps, title="Your multi_head_attention")
 
+
 # %% [markdown] nbgrader={"grade": true, "grade_id": "why_heads", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
 # **Question.** Using the maps above, explain why a layer with several heads can do something that one
 # head with the same total size cannot. Then say how the causal mask changes head 1 on
@@ -454,6 +553,76 @@ head_explorer = show_attention(demo_maps, title="Your multi_head_attention")
 # attends to the first "the" (earlier), but the first "the" can no longer see the second one: it only
 # attends to itself.
 # ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "fused_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 3.2 · One matrix for all heads: the fused QKV projection
+#
+# Implementations do not keep $3H$ small matrices. They store one matrix
+# $W_{QKV} = [W_Q \mid W_K \mid W_V] \in \mathbb{R}^{E \times 3E}$ (here $M_{QK} = M_V = M = E / H$), compute
+# `qkv = X @ W_QKV` of shape $(S, 3E)$ in one product, and then split it: the first $E$ columns are the
+# queries of all heads, the next $E$ the keys, the last $E$ the values, and inside each block head $h$
+# owns columns $hM, \dots, (h+1)M - 1$ (the layout of `torch.nn.MultiheadAttention` and of notebook 06's GPT).
+#
+# Write `split_heads(qkv, H)` returning `(Q, K, V)`, each of shape $(H, S, M)$. Careful: reshaping
+# $(S, E)$ straight to $(H, S, M)$ keeps the numbers in memory order and mixes tokens across heads;
+# reshape to $(S, H, M)$ first, then move the head axis to the front.
+
+# %% nbgrader={"grade": false, "grade_id": "split_heads", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def split_heads(qkv, H):
+    """(S, 3E) fused projections -> Q, K, V of shape (H, S, E // H) each."""
+    ### BEGIN SOLUTION
+    qkv = np.asarray(qkv)
+    S, three_E = qkv.shape
+    E = three_E // 3
+    blocks = (qkv[:, :E], qkv[:, E:2 * E], qkv[:, 2 * E:])  # (S, E) each
+    return tuple(b.reshape(S, H, E // H).transpose(1, 0, 2) for b in blocks)  # (S, H, M) -> (H, S, M)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_split_heads", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check the split of a (3, 12) qkv (S = 3 tokens, E = 4, H = 2 heads of M = 2) whose entries are 0, 1, 2, ..."""
+qkv_small = np.arange(36.0).reshape(3, 12)
+Q_s, K_s, V_s = split_heads(qkv_small, 2)
+assert np.shape(Q_s) == np.shape(K_s) == np.shape(V_s) == (2, 3, 2), (
+    f"expected Q, K and V of shape (H, S, M) = (2, 3, 2), got {np.shape(Q_s)}, {np.shape(K_s)}, {np.shape(V_s)}")
+assert not np.allclose(Q_s[0, 0], [0, 2]), "head 0 got every H-th column (0, 2, ...): a head owns a block of M consecutive columns"
+assert not np.allclose(Q_s[1, 0], [6, 7]), (
+    "that is the per-head layout [q_0 k_0 v_0 | q_1 k_1 v_1]: here the E query columns of all heads come first, then the keys, then the values")
+assert np.allclose(Q_s[0, 0], [0, 1]), f"head 0 of token 0 is columns 0-1 of the query block: expected [0, 1], got {Q_s[0, 0]}"
+assert not np.allclose(Q_s[0, 1], [2, 3]), (
+    "Q[0, 1] holds columns 2-3 of token 0: you reshaped (S, E) straight to (H, S, M). Reshape to (S, H, M), then transpose")
+assert np.allclose(Q_s[0, 1], qkv_small[1, 0:2]), f"head 0 of token 1 is qkv[1, 0:2] = [12, 13], got {Q_s[0, 1]}"
+assert np.allclose(Q_s[1, 0], qkv_small[0, 2:4]), (
+    f"head 1 of token 0 is qkv[0, 2:4] = [2, 3], got {Q_s[1, 0]}")
+assert np.allclose(K_s[0, 0], qkv_small[0, 4:6]), f"the keys are the second block of E = 4 columns: K[0, 0] = qkv[0, 4:6], got {K_s[0, 0]}"
+assert np.allclose(V_s[1, 2], qkv_small[2, 10:12]), f"the values are the last block: V[1, 2] = qkv[2, 10:12], got {V_s[1, 2]}"
+### BEGIN HIDDEN TESTS
+import numpy as np
+import torch
+
+_rng = np.random.default_rng(71)
+for _S, _E, _H in [(5, 8, 2), (3, 12, 4), (1, 6, 3), (4, 5, 1), (7, 6, 6)]:
+    _qkv = _rng.normal(size=(_S, 3 * _E))
+    _got = split_heads(_qkv.copy(), _H)
+    assert len(_got) == 3, "return three arrays (Q, K, V)"
+    _t = torch.tensor(_qkv)
+    for _name, _mine, _block in zip("QKV", _got, _t.chunk(3, dim=-1)):
+        _want = _block.reshape(_S, _H, _E // _H).transpose(0, 1).contiguous().numpy()  # how torch's attention splits heads
+        assert type(_mine) is np.ndarray, f"{_name} must be a numpy array"
+        assert _close(_mine.astype(float), _want), f"{_name} is wrong for S={_S}, E={_E}, H={_H}"
+# the split heads give torch.nn.MultiheadAttention's weights
+_S, _E, _H = 4, 6, 2
+_X = _rng.normal(size=(_S, _E))
+_layer = torch.nn.MultiheadAttention(_E, _H, bias=False, batch_first=True, dtype=torch.float64)
+_qkv = (torch.tensor(_X) @ _layer.in_proj_weight.detach().T).numpy()  # (S, 3E), torch's fused projection
+_Q, _K, _V = split_heads(_qkv.copy(), _H)
+_scores = _Q @ _K.transpose(0, 2, 1) / np.sqrt(_E // _H)
+_w = np.exp(_scores - _scores.max(axis=-1, keepdims=True))
+_w = _w / _w.sum(axis=-1, keepdims=True)
+with torch.no_grad():
+    _, _t_w = _layer(torch.tensor(_X)[None], torch.tensor(_X)[None], torch.tensor(_X)[None], average_attn_weights=False)
+assert _close(_w, _t_w[0].numpy()), "attention on your split heads differs from torch.nn.MultiheadAttention's"
+### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "layer_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 4 · One transformer layer by hand: "hello world !"
@@ -509,21 +678,29 @@ def transformer_layer(X, W_q, W_k, W_v, W_1, W_2, causal=False):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_transformer_layer", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
-"""Check the encoder layer against the sheet's Z and output (to 2e-3) and the decoder's first row."""
+# %% nbgrader={"grade": true, "grade_id": "test_transformer_layer", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Z, the attention output before the residual: encoder against the sheet (to 2e-3), decoder row 0 = x_0 W_v."""
 Z_enc, out_enc = transformer_layer(X_hello, W_q_hello, W_k_hello, W_v_hello, W_1_hello, W_2_hello)
 assert Z_enc.shape == (3, 3) and out_enc.shape == (3, 3), f"expected two (3, 3) arrays, got {Z_enc.shape} and {out_enc.shape}"
 gap = np.abs(Z_enc - Z_encoder_sheet).max()
-assert gap < 2e-3, f"encoder Z differs from the sheet by {gap:.4f}:\n{np.round(Z_enc, 4)}"
-gap = np.abs(out_enc - out_encoder_sheet).max()
-assert gap < 2e-3, f"encoder output differs from the sheet by {gap:.4f}:\n{np.round(out_enc, 4)}"
+if gap >= 2e-3:
+    raw = (X_hello @ W_q_hello) @ (X_hello @ W_k_hello).T
+    e = np.exp(raw - raw.max(axis=1, keepdims=True))
+    assert not np.allclose(Z_enc, e / e.sum(axis=1, keepdims=True) @ X_hello @ W_v_hello), (
+        "Z matches attention WITHOUT the 1/sqrt(d_k) scaling: divide the scores by sqrt(3)")
+    assert not np.allclose(Z_enc - X_hello, Z_encoder_sheet, atol=2e-3), "your Z already contains the residual X + ...: Z is the attention output alone"
+    raise AssertionError(f"encoder Z differs from the sheet by {gap:.4f}:\n{np.round(Z_enc, 4)}")
 Z_dec, out_dec = transformer_layer(X_hello, W_q_hello, W_k_hello, W_v_hello, W_1_hello, W_2_hello, causal=True)
-assert np.allclose(Z_dec[0], X_hello[0] @ W_v_hello), "with the causal mask, token 0 can only attend to itself: Z[0] = x_0 W_v"
+assert not np.allclose(Z_dec, Z_enc), "causal=True gives the encoder's Z: the decoder must mask the future (keys after the query)"
+assert np.allclose(Z_dec[0], X_hello[0] @ W_v_hello), (
+    "with the causal mask, token 0 can only attend to itself: Z[0] = x_0 W_v (did you keep the upper triangle instead of the lower?)")
+gap = np.abs(Z_dec - Z_decoder_sheet).max()
+assert gap < 2e-3, f"decoder Z differs from the sheet by {gap:.4f}:\n{np.round(Z_dec, 4)}"
 ### BEGIN HIDDEN TESTS
 import numpy as np
 
 
-def _reference_layer(X, W_q, W_k, W_v, W_1, W_2, causal):
+def _reference_z(X, W_q, W_k, W_v, causal):
     S = X.shape[0]
     Q, K, V = X @ W_q, X @ W_k, X @ W_v
     Z = np.zeros_like(V)
@@ -532,15 +709,12 @@ def _reference_layer(X, W_q, W_k, W_v, W_1, W_2, causal):
         s = [float(Q[i] @ K[j]) / np.sqrt(W_q.shape[1]) for j in keys]
         e = [np.exp(v - max(s)) for v in s]
         Z[i] = sum(e[n] / sum(e) * V[j] for n, j in enumerate(keys))
-    Y = X + Z
-    return Z, Y + np.maximum(Y @ W_1, 0.0) @ W_2
+    return Z
 
 
-_sheet = {
-    False: (np.array([[-0.7098, 1.4047, 0.1288], [0.1002, 1.9549, 0.3040], [-0.1147, 1.7538, 0.2594]]),
-            np.array([[0.5448, 2.3451, 1.7216], [6.6879, 14.9026, 9.7301], [0.5152, 7.0498, 4.9465]])),
-    True: (np.array([[-1.3596, 1.7072, -0.0369], [-0.0467, 3.0566, 0.2315], [-0.1147, 1.7538, 0.2594]]),
-           np.array([[-0.5321, 1.6367, 0.9634], [7.3975, 17.4307, 10.3197], [0.5152, 7.0499, 4.9466]])),
+_sheet_Z = {
+    False: np.array([[-0.7098, 1.4047, 0.1288], [0.1002, 1.9549, 0.3040], [-0.1147, 1.7538, 0.2594]]),
+    True: np.array([[-1.3596, 1.7072, -0.0369], [-0.0467, 3.0566, 0.2315], [-0.1147, 1.7538, 0.2594]]),
 }
 _hello = [np.array(m) for m in (
     [[0.8109, -0.9391, 0.2519], [2.1968, 0.4785, 1.5207], [-0.3264, 0.1585, 0.8469]],
@@ -553,16 +727,43 @@ _hello = [np.array(m) for m in (
 for _causal in (False, True):
     _Z, _out = transformer_layer(*[m.copy() for m in _hello], causal=_causal)
     _name = "decoder" if _causal else "encoder"
-    assert type(_Z) is np.ndarray and type(_out) is np.ndarray, "return two numpy arrays"
-    assert all(abs(a - b) < 2e-3 for a, b in zip(_Z.ravel().tolist(), _sheet[_causal][0].ravel().tolist())), f"{_name} Z differs from the sheet"
-    assert all(abs(a - b) < 2e-3 for a, b in zip(_out.ravel().tolist(), _sheet[_causal][1].ravel().tolist())), f"{_name} output differs from the sheet"
+    assert type(_Z) is np.ndarray, "return two numpy arrays"
+    assert all(abs(a - b) < 2e-3 for a, b in zip(_Z.ravel().tolist(), _sheet_Z[_causal].ravel().tolist())), f"{_name} Z differs from the sheet"
 _rng = np.random.default_rng(41)
 for _S, _d, _d_k, _d_ff in [(4, 5, 3, 7), (1, 2, 2, 3), (6, 3, 1, 8)]:
     _args = [_rng.normal(size=s) for s in ((_S, _d), (_d, _d_k), (_d, _d_k), (_d, _d), (_d, _d_ff), (_d_ff, _d))]
     for _causal in (False, True):
         _Z, _out = transformer_layer(*[a.copy() for a in _args], causal=_causal)
-        _ref_Z, _ref_out = _reference_layer(*_args, _causal)
-        assert _close(_Z, _ref_Z) and _close(_out, _ref_out), f"wrong for S={_S}, d={_d}, d_k={_d_k}, d_ff={_d_ff}, causal={_causal}"
+        assert _close(_Z, _reference_z(*_args[:4], _causal)), f"Z wrong for S={_S}, d={_d}, d_k={_d_k}, d_ff={_d_ff}, causal={_causal}"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_transformer_layer_output", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""The output from YOUR Z: Y = X + Z, output = Y + ReLU(Y W_1) W_2 (so a wrong Z is not counted twice)."""
+Z_enc, out_enc = transformer_layer(X_hello, W_q_hello, W_k_hello, W_v_hello, W_1_hello, W_2_hello)
+assert Z_enc.shape == (3, 3) and out_enc.shape == (3, 3), f"expected two (3, 3) arrays, got {Z_enc.shape} and {out_enc.shape}"
+Y_enc = X_hello + Z_enc
+assert not np.allclose(out_enc, np.maximum(Z_enc @ W_1_hello, 0) @ W_2_hello), "no residual connections: use Y = X + Z and output = Y + FFN(Y)"
+assert not np.allclose(out_enc, Y_enc + Y_enc @ W_1_hello @ W_2_hello), "the feed-forward network is ReLU(Y W_1) W_2: yours acts linearly on Y W_1 (no ReLU, or a ReLU after W_2 that cuts nothing here)"
+assert not np.allclose(out_enc, Y_enc + np.maximum(Y_enc @ W_1_hello @ W_2_hello, 0)), "the ReLU sits between W_1 and W_2, not after W_2"
+assert np.allclose(out_enc, Y_enc + np.maximum(Y_enc @ W_1_hello, 0) @ W_2_hello), (
+    "output should be Y + ReLU(Y W_1) W_2 with Y = X + Z (residuals around the attention and around the FFN)")
+if np.abs(Z_enc - Z_encoder_sheet).max() < 2e-3:
+    gap = np.abs(out_enc - out_encoder_sheet).max()
+    assert gap < 2e-3, f"encoder output differs from the sheet by {gap:.4f}:\n{np.round(out_enc, 4)}"
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+_rng = np.random.default_rng(42)
+for _S, _d, _d_k, _d_ff in [(3, 3, 3, 3), (4, 5, 3, 7), (1, 2, 2, 3), (6, 3, 1, 8)]:
+    _args = [_rng.normal(size=s) for s in ((_S, _d), (_d, _d_k), (_d, _d_k), (_d, _d), (_d, _d_ff), (_d_ff, _d))]
+    for _causal in (False, True):
+        _Z, _out = transformer_layer(*[a.copy() for a in _args], causal=_causal)
+        assert type(_Z) is np.ndarray and type(_out) is np.ndarray, "return two numpy arrays"
+        assert _Z.shape == (_S, _d) and _out.shape == (_S, _d), "Z and the output have the shape of X"
+        _Y = _args[0] + _Z
+        _hidden = np.maximum(_Y @ _args[4], 0.0)
+        _want = _Y + np.array([[sum(_hidden[i, k] * _args[5][k, j] for k in range(_d_ff)) for j in range(_d)] for i in range(_S)])
+        assert _close(_out, _want), f"output != Y + ReLU(Y W_1) W_2 with Y = X + Z for S={_S}, d={_d}, d_ff={_d_ff}, causal={_causal}"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "hello_print", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -591,6 +792,134 @@ for name, mine, sheet in [("encoder Z", Z_enc, Z_encoder_sheet), ("encoder outpu
 # not lost.
 # ### END SOLUTION
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "cross_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 4.1 · Cross-attention: the decoder reads the encoder
+#
+# In an encoder-decoder transformer (the original one, used for translation), each decoder layer has a
+# second attention after its masked self-attention: its **queries** come from the decoder's $T$ tokens,
+# its **keys and values** from the encoder's output for the $S$ source tokens. Every target token may look
+# at every source token, so there is no causal mask here (the source is known in full).
+#
+# Write `cross_attention(Y, H_enc, W_q, W_k, W_v)` for decoder states $Y$ $(T, d)$ and encoder outputs
+# $H_{enc}$ $(S, d)$, returning `(output, weights)` of shapes $(T, d_v)$ and $(T, S)$, with scores scaled by
+# $\sqrt{d_k}$. Use the `softmax` imported above.
+
+# %% nbgrader={"grade": false, "grade_id": "cross_attention", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def cross_attention(Y, H_enc, W_q, W_k, W_v):
+    """Queries from the decoder states Y (T, d), keys and values from the encoder outputs H_enc (S, d)."""
+    ### BEGIN SOLUTION
+    Q = np.asarray(Y, dtype=float) @ W_q  # (T, d) x (d, d_k) -> (T, d_k)
+    K = np.asarray(H_enc, dtype=float) @ W_k  # (S, d) x (d, d_k) -> (S, d_k)
+    V = np.asarray(H_enc, dtype=float) @ W_v  # (S, d) x (d, d_v) -> (S, d_v)
+    weights = softmax(Q @ K.T / np.sqrt(Q.shape[1]), axis=-1)  # (T, S)
+    return weights @ V, weights  # (T, S) x (S, d_v) -> (T, d_v)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_cross_attention", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check cross-attention of T = 2 target tokens over S = 4 source tokens (d = 3, d_k = 2, d_v = 5)."""
+cross_rng = np.random.default_rng(3)
+Y_c, H_c = cross_rng.normal(size=(2, 3)), cross_rng.normal(size=(4, 3))
+Wq_c, Wk_c, Wv_c = cross_rng.normal(size=(3, 2)), cross_rng.normal(size=(3, 2)), cross_rng.normal(size=(3, 5))
+out_c, w_c = cross_attention(Y_c, H_c, Wq_c, Wk_c, Wv_c)
+assert np.shape(w_c) == (2, 4), (
+    f"expected weights of shape (T, S) = (2, 4), got {np.shape(w_c)}: queries come from the decoder (Y), keys from the encoder (H_enc)")
+assert np.shape(out_c) == (2, 5), f"expected output of shape (T, d_v) = (2, 5), got {np.shape(out_c)}: the values come from the encoder"
+assert np.allclose(w_c.sum(axis=-1), 1.0), f"each target token's weights over the source tokens should sum to 1, got {w_c.sum(axis=-1)}"
+assert np.all(w_c[0, 1:] > 0), "target token 0 must see every source token: cross-attention has no causal mask"
+s_c = (Y_c @ Wq_c) @ (H_c @ Wk_c).T
+for divisor, message in ((1.0, "the scores were not scaled: divide by sqrt(d_k) = sqrt(2)"), (np.sqrt(5), "divide by sqrt(d_k) = sqrt(2), not sqrt(d_v)")):
+    e_c = np.exp(s_c / divisor - (s_c / divisor).max(axis=1, keepdims=True))
+    assert not np.allclose(w_c, e_c / e_c.sum(axis=1, keepdims=True)), message
+e_c = np.exp(s_c / np.sqrt(2) - (s_c / np.sqrt(2)).max(axis=1, keepdims=True))
+assert np.allclose(w_c, e_c / e_c.sum(axis=1, keepdims=True)), "weights should be softmax((Y W_q)(H_enc W_k)^T / sqrt(d_k))"
+assert np.allclose(out_c, w_c @ (H_c @ Wv_c)), "the output is weights @ (H_enc W_v): the values of the SOURCE tokens"
+### BEGIN HIDDEN TESTS
+import numpy as np
+import torch
+
+_rng = np.random.default_rng(81)
+for _T, _S, _d, _d_k, _d_v in [(3, 5, 4, 2, 3), (1, 1, 2, 2, 2), (6, 2, 3, 4, 1), (4, 7, 5, 3, 6)]:
+    _Y, _H = _rng.normal(size=(_T, _d)), _rng.normal(size=(_S, _d))
+    _Wq, _Wk, _Wv = _rng.normal(size=(_d, _d_k)), _rng.normal(size=(_d, _d_k)), _rng.normal(size=(_d, _d_v))
+    _out, _w = cross_attention(_Y.copy(), _H.copy(), _Wq.copy(), _Wk.copy(), _Wv.copy())
+    _q, _k, _v = torch.tensor(_Y @ _Wq), torch.tensor(_H @ _Wk), torch.tensor(_H @ _Wv)
+    _want_w = torch.softmax(_q @ _k.T / _d_k ** 0.5, dim=-1).numpy()
+    _want_out = torch.nn.functional.scaled_dot_product_attention(_q, _k, _v).numpy()
+    _what = f"T={_T}, S={_S}, d={_d}, d_k={_d_k}, d_v={_d_v}"
+    assert _close(_w, _want_w), f"weights are wrong for {_what}"
+    assert _close(_out, _want_out), f"output disagrees with torch's attention for {_what}"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "generate_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 4.2 · Generating text one token at a time
+#
+# A decoder-only model generates **autoregressively**: it reads the tokens so far, predicts a distribution
+# for the *next* token from the output at the **last** position, appends the chosen token, and repeats with
+# the longer sequence. Here is a one-layer toy model with a vocabulary of $N$ tokens: an embedding table
+# `embed` $(N, d)$, one causal self-attention head ($W_q, W_k$ $(d, d_k)$, $W_v$ $(d, d)$) with a residual
+# connection, and an output matrix `W_out` $(d, N)$:
+#
+# $$X = \mathrm{embed}[\text{tokens}], \quad Z = X + \mathrm{softmax}_{\text{causal}}\!\left(\frac{(X W_q)(X W_k)^\top}{\sqrt{d_k}}\right) X W_v,
+#   \quad \text{logits} = Z_{\text{last}}\, W_{out}.$$
+#
+# Write `greedy_generate(prompt, n_new, embed, W_q, W_k, W_v, W_out)`: starting from the list of token ids
+# `prompt`, append `n_new` tokens, each the `argmax` of the logits (the first one on ties), and return the
+# whole sequence (prompt included) as a list of ints.
+
+# %% nbgrader={"grade": false, "grade_id": "greedy_generate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def greedy_generate(prompt, n_new, embed, W_q, W_k, W_v, W_out):
+    """Prompt plus n_new greedily chosen token ids (a list of ints)."""
+    ### BEGIN SOLUTION
+    tokens = [int(t) for t in prompt]
+    for _ in range(n_new):
+        X = np.asarray(embed, dtype=float)[tokens]  # (t, d)
+        scores = (X @ W_q) @ (X @ W_k).T / np.sqrt(W_q.shape[1])  # (t, t)
+        scores = np.where(np.tril(np.ones(scores.shape, dtype=bool)), scores, -np.inf)
+        Z = X + softmax(scores, axis=-1) @ (X @ W_v)  # (t, d)
+        logits = Z[-1] @ W_out  # (N,) from the LAST position
+        tokens.append(int(np.argmax(logits)))
+    return tokens
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_greedy_generate", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check greedy generation with a toy model whose output simply favours "the token after the last one" (t -> t + 1 mod 5)."""
+embed_g = np.eye(5)
+shift_g = np.roll(np.eye(5), 1, axis=1) * 10.0  # token t votes for token t + 1
+first = greedy_generate([2, 4], 1, embed_g, np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 5)), shift_g)
+assert isinstance(first, list) and all(isinstance(t, int) for t in first), f"return a list of ints, got {first!r}"
+assert first[:2] == [2, 4], f"return the prompt too, followed by the new tokens: got {first}"
+assert first != [2, 4, 3], "you predicted from the FIRST position's output; the next token comes from the LAST position"
+assert first == [2, 4, 0], f"after [2, 4] the last token is 4, which votes for 0: expected [2, 4, 0], got {first}"
+generated = greedy_generate([0], 3, embed_g, np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 5)), shift_g)
+assert len(generated) == 4, f"prompt of 1 token + 3 new tokens = 4 tokens, got {len(generated)}"
+assert generated != [0, 1, 1, 1], "you always predicted from the prompt alone: feed each new token back in before predicting the next"
+assert generated == [0, 1, 2, 3], f"each step should follow the LAST token (0 -> 1 -> 2 -> 3), got {generated}"
+### BEGIN HIDDEN TESTS
+import numpy as np
+import torch
+
+
+def _reference_generate(prompt, n_new, embed, W_q, W_k, W_v, W_out):
+    tokens = list(prompt)
+    E, Wq, Wk, Wv, Wo = (torch.tensor(a) for a in (embed, W_q, W_k, W_v, W_out))
+    for _ in range(n_new):
+        X = E[torch.tensor(tokens)]
+        Z = X + torch.nn.functional.scaled_dot_product_attention(X @ Wq, X @ Wk, X @ Wv, is_causal=True)
+        tokens.append(int(torch.argmax(Z[-1] @ Wo)))
+    return tokens
+
+
+_rng = np.random.default_rng(91)
+for _N, _d, _d_k, _prompt, _n_new in [(7, 4, 3, [1, 5], 6), (5, 6, 2, [0], 4), (9, 3, 3, [8, 2, 2], 5), (4, 4, 1, [3], 0)]:
+    _args = [_rng.normal(size=s) * 2 for s in ((_N, _d), (_d, _d_k), (_d, _d_k), (_d, _d), (_d, _N))]
+    _got = greedy_generate(list(_prompt), _n_new, *[a.copy() for a in _args])
+    _want = _reference_generate(_prompt, _n_new, *_args)
+    assert type(_got) is list and all(type(t) is int for t in _got), "return a list of ints"
+    assert _got == _want, f"wrong tokens for a vocabulary of {_N}, prompt {_prompt}, {_n_new} new tokens"
+### END HIDDEN TESTS
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "layer_norm_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 5 · Layer normalisation
 #
@@ -614,14 +943,19 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_layer_norm", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_layer_norm", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that each row gets mean beta and standard deviation about gamma."""
 x_ln = np.array([[1.0, 2.0, 3.0, 4.0], [10.0, 10.0, 10.0, 14.0], [0.0, 0.0, 0.0, 0.0]])
 y_ln = layer_norm(x_ln, np.ones(4), np.zeros(4))
 assert y_ln.shape == (3, 4), f"expected shape (3, 4), got {y_ln.shape}"
-assert np.allclose(y_ln.mean(axis=-1), 0.0), f"every row should have mean 0, got {y_ln.mean(axis=-1)}"
-assert np.allclose(y_ln[:2].std(axis=-1), 1.0, atol=1e-4), f"rows 0 and 1 should have std 1, got {y_ln[:2].std(axis=-1)}"
+assert np.allclose(y_ln.mean(axis=-1), 0.0), f"every row should have mean 0 (normalise each token over its own features, the last axis), got {y_ln.mean(axis=-1)}"
+assert np.allclose(y_ln[:2].std(axis=-1), 1.0, atol=1e-4), f"rows 0 and 1 should have std 1 (use the biased variance: divide by E, not E - 1), got {y_ln[:2].std(axis=-1)}"
 assert np.all(np.isfinite(y_ln[2])) and np.allclose(y_ln[2], 0.0), "a constant row must give zeros (eps avoids 0 / 0)"
+y_eps = layer_norm(np.array([[0.0, 2.0]]), np.ones(2), np.zeros(2), eps=1.0)
+assert not np.allclose(y_eps, [[-0.5, 0.5]]), "eps was added to the standard deviation; it goes inside the square root: sqrt(var + eps)"
+assert np.allclose(y_eps, [[-1 / np.sqrt(2), 1 / np.sqrt(2)]]), f"[0, 2] with eps = 1: (x - 1) / sqrt(1 + 1), got {y_eps}"
+y_affine = layer_norm(x_ln[:1], np.array([1.0, 2.0, 3.0, 4.0]), np.array([10.0, 0.0, 0.0, 0.0]))
+assert np.allclose(y_affine, y_ln[:1] * [1, 2, 3, 4] + [10, 0, 0, 0]), "scale the normalised row by gamma and shift it by beta"
 ### BEGIN HIDDEN TESTS
 import numpy as np
 import torch
@@ -639,11 +973,34 @@ _got = layer_norm(np.full((2, 3), 7.0), np.ones(3), np.array([1.0, 2.0, 3.0]))
 assert _close(_got, np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])), "a constant row gives beta"
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": true, "grade_id": "pre_post_ln", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question (where the norm goes).** The original Transformer puts the layer norm *after* each residual
+# addition (post-LN): $y = \mathrm{LN}(x + \mathrm{Sublayer}(x))$. GPT-2 and most recent models put it
+# *before* the sublayer, inside the residual branch (pre-LN): $y = x + \mathrm{Sublayer}(\mathrm{LN}(x))$,
+# with one more layer norm after the last block. Write both for a block with attention and a feed-forward
+# network, say which one leaves an unnormalised path straight from the block's input to its output, and
+# why that path helps when many blocks are stacked (think of the gradient of the output with respect to
+# the input of block 1). What do the residual connections add in either case?
+#
+# ### BEGIN SOLUTION
+# Post-LN: $h = \mathrm{LN}(x + \mathrm{Attn}(x))$, $y = \mathrm{LN}(h + \mathrm{FFN}(h))$. Pre-LN:
+# $h = x + \mathrm{Attn}(\mathrm{LN}(x))$, $y = h + \mathrm{FFN}(\mathrm{LN}(h))$. In pre-LN the input $x$
+# reaches the output through additions only, so after $L$ blocks $x_L = x_0 + \sum_l F_l(\cdot)$ and
+# $\partial x_L / \partial x_0 = I + \dots$: the gradient has an identity term that neither shrinks
+# nor grows with depth. In post-LN every block's output passes through a normalisation, the identity path
+# is rescaled $L$ times, and the gradients near the output are larger than near the input at
+# initialisation, which is why post-LN needs a learning-rate warm-up and is harder to train deep; pre-LN
+# trains stably without it (at the cost of a final LN and, in very deep models, of later blocks
+# contributing less). In both, the residual connections keep each token's own input (identity and
+# position) and let each sublayer learn a correction to it rather than a whole new representation.
+# ### END SOLUTION
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "concepts_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 6 · Concept questions
 #
 # Each answer is a **set** of letters, e.g. `{"A", "C"}`; a question may have one or several correct
-# options. Your answers are checked when the notebook is graded.
+# options. Put your answers in `answer_q1` to `answer_q6` in the cell below the questions;
+# they are checked when the notebook is graded.
 #
 # **Q1.** How does self-attention in a decoder differ from self-attention in an encoder?
 # A. each position may only attend to itself and earlier positions ·
@@ -662,33 +1019,80 @@ assert _close(_got, np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])), "a constant r
 # B. for the same query, different heads can put their weight on different keys ·
 # C. all heads share one softmax over $H \cdot S$ scores ·
 # D. its output has $H \cdot E$ columns
+#
+# **Q4** (from the course's question sheet). What can the bias observed in a model come from?
+# A. it was fine-tuned from a pretrained model and picked up that model's bias ·
+# B. the data it was trained on is biased ·
+# C. the metric it was optimised for is biased
+#
+# **Q5** (from the sheet, options reworded). A batch of token sequences goes through the body of a
+# decoder transformer (no head on top). How many dimensions does the output tensor have, and what are they?
+# A. 2: the sequence length and the batch size ·
+# B. 2: the sequence length and the hidden size ·
+# C. 3: the batch size, the sequence length and the hidden size
+#
+# **Q6** (the sheet's Q12). What is a model *head*?
+# A. a component of the base transformer that routes tensors to the right layers ·
+# B. another name for self-attention, which adapts a token's representation to the other tokens ·
+# C. an additional component, usually one or a few layers, that turns the transformer's outputs into a
+# task-specific output
 
 # %% nbgrader={"grade": false, "grade_id": "concept_answers", "locked": false, "schema_version": 3, "solution": true, "task": false}
+answer_q1 = ...  # a set of letters, e.g. {"C"}
+answer_q2 = ...  # a set of letters, e.g. {"B", "D"}
+answer_q3 = ...  # a set of letters
+answer_q4 = ...  # a set of letters
+answer_q5 = ...  # a set of letters
+answer_q6 = ...  # a set of letters
 ### BEGIN SOLUTION
 answer_q1 = {"A"}
 answer_q2 = {"A", "B", "C"}
 answer_q3 = {"A", "B"}
+answer_q4 = {"A", "B", "C"}
+answer_q5 = {"C"}
+answer_q6 = {"C"}
 ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q1: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B", "C", "D"}, "answer_q1 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q1) is set and answer_q1 == {"A"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q2: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B", "C", "D"}, "answer_q2 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q2) is set and answer_q2 == {"A", "B", "C"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q3: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q3, set) and answer_q3 <= {"A", "B", "C", "D"}, "answer_q3 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q3) is set and answer_q3 == {"A", "B"}
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q4", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Q4: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q4, set) and answer_q4 <= {"A", "B", "C"}, "answer_q4 must be a set of letters among A-C"
+### BEGIN HIDDEN TESTS
+assert type(answer_q4) is set and answer_q4 == {"A", "B", "C"}
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q5", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Q5: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q5, set) and answer_q5 <= {"A", "B", "C"}, "answer_q5 must be a set of letters among A-C"
+### BEGIN HIDDEN TESTS
+assert type(answer_q5) is set and answer_q5 == {"C"}
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q6", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Q6: check the format (the answer itself is checked when grading)."""
+assert isinstance(answer_q6, set) and answer_q6 <= {"A", "B", "C"}, "answer_q6 must be a set of letters among A-C"
+### BEGIN HIDDEN TESTS
+assert type(answer_q6) is set and answer_q6 == {"C"}
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "wrap_up", "locked": true, "schema_version": 3, "solution": false, "task": false}
