@@ -184,8 +184,9 @@ class NotebookHarness:
         (anywhere in its code, function bodies included), as autograde would: a failing ordinary
         cell is recorded and the run goes on. A cell that reads none of them would do what it did
         in the master's run, so its bindings are taken from there (a notebook's slow experiments
-        run only when they depend on the answer). The test cells the case names are not run (that
-        they fail is checked on its own). Returns the other failing test cells with how they failed.
+        run only when they depend on the answer). The test cells the case names, and those it may
+        also cost, are not run (that it fails its own is checked on its own). Returns the other
+        failing test cells with how they failed.
         """
         start = self.defining_cell(wrong.target) + 1
         namespace = _detached(self.cell_snapshots[start] if start < len(self.cell_snapshots) else {})
@@ -198,8 +199,8 @@ class NotebookHarness:
             for index in range(start, len(self.code_cells)):
                 gid, source, is_test = self.code_cells[index]
                 bound, read = _top_level_names(source), _names_read(source)
-                if is_test and gid in wrong.tests:
-                    continue  # the cells the case breaks: their failing is checked elsewhere, not re-run
+                if is_test and (gid in wrong.tests or gid in wrong.also_costs):
+                    continue  # cells the case may fail anyway: not re-run (that it fails its own is checked elsewhere)
                 if read is not None and not read & affected:
                     # it cannot see the wrong answer: take what the master's run of it bound
                     after = self.cell_snapshots[index + 1] if index + 1 < len(self.cell_snapshots) else {}

@@ -114,7 +114,8 @@ def test_known_wrong_answer_costs_only_its_own_points(assignment, case, record_p
     failed = h.cascade(case)
     allowed = set(case.tests) | set(case.also_costs)
     own = sum(h.points(tid) for tid in case.tests)
-    other = {tid: h.points(tid) for tid in failed}
+    # cells listed in also_costs are not re-run: counted as lost, the worst case
+    other = {tid: h.points(tid) for tid in [*failed, *case.also_costs]}
     record_property(CASCADE_PROPERTY, (assignment, case.label, own, sum(other.values())))
     beyond = {tid: points for tid, points in other.items() if tid not in allowed}
     assert not beyond, (
