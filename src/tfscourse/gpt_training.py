@@ -69,6 +69,51 @@ def attention_maps(model: nn.Module, idx: torch.Tensor) -> list[torch.Tensor]:
 
 
 # ---------------------------------------------------------------------------------------------
+# small helpers that notebook 06's graded checks call in the kernel (they run outside it and send
+# plain data only: a generator, a seed or an optimiser step has to be made on the kernel's side)
+# ---------------------------------------------------------------------------------------------
+
+
+def make_generator(seed: int) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``seed``: the source of ``get_batch``'s random windows."""
+    return torch.Generator().manual_seed(seed)
+
+
+def manual_seed(seed: int) -> None:
+    """Seed torch's global random generator (initialisation, dropout, sampling)."""
+    torch.manual_seed(seed)
+
+
+def parameter_count(model_class, config) -> int:
+    """Parameters of ``model_class(config)`` built on PyTorch's meta device (shapes only, no memory).
+
+    Each tensor counts once, so a tied matrix counts once.
+    """
+    with torch.device("meta"):
+        model = model_class(config)
+    return sum(p.numel() for p in model.parameters())
+
+
+def adamw_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float = 1e-2) -> dict:
+    """One AdamW step (no weight decay) on the batch ``(x, y)``; what happened, as plain data.
+
+    Returns ``{"loss_before": float, "loss_after": float, "parameters": {name: [numel, gradient
+    norm or None]}}`` over ``model.named_parameters()``; the losses come from ``model(x, y)[1]``.
+    """
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    loss = model(x, y)[1]
+    optimizer.zero_grad()
+    loss.backward()
+    grads = {name: [p.numel(), None if p.grad is None else float(p.grad.norm())]
+             for name, p in model.named_parameters()}
+    optimizer.step()
+    with torch.no_grad():
+        after = model(x, y)[1]
+    return {"loss_before": float(loss), "loss_after": float(after), "parameters": grads}
+
+
+# ---------------------------------------------------------------------------------------------
 # device
 # ---------------------------------------------------------------------------------------------
 
@@ -92,6 +137,16 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     # emulated bf16 on a T4 (7.5), which is slow, so ask for the capability itself
     major, _ = torch.cuda.get_device_capability(device)
     return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def make_grad_scaler(enabled: bool):
+    """A CUDA gradient scaler: ``torch.amp.GradScaler("cuda")`` (torch >= 2.3), else ``torch.cuda.amp.GradScaler``.
+
+    The course allows torch 2.1, whose ``torch.amp`` has no ``GradScaler`` yet.
+    """
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler("cuda", enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)  # torch 2.1 and 2.2
 
 
 def configure_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.1, betas=(0.9, 0.95)):
@@ -146,7 +201,7 @@ def estimate_loss(model, data: dict[str, torch.Tensor], block_size, batch_size, 
     out = {}
     dtype = autocast_dtype(device)
     for split, tokens in data.items():
-        g = torch.Generator().manual_seed(seed)
+        g = make_generator(seed)
         losses = []
         for _ in range(iters):
             x, y = get_batch_fn(tokens, block_size, batch_size, g)
@@ -188,9 +243,9 @@ def train(
     model.to(device).train()
     block_size = model.config.block_size
     dtype = autocast_dtype(device)
-    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)  # fp16 needs loss scaling
+    scaler = make_grad_scaler(enabled=dtype == torch.float16)  # fp16 needs loss scaling
     optimizer = configure_optimizer(model, cfg.max_lr, cfg.weight_decay, cfg.betas)
-    g = torch.Generator().manual_seed(cfg.seed)
+    g = make_generator(cfg.seed)
     splits = {"train": train_data, "val": val_data}
     hist = History()
     if device.type == "cuda":
