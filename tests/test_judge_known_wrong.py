@@ -41,8 +41,11 @@ def _judge(source: str, namespace: dict, test_id: str):
         channel.close()
 
 
-def test_notebook_01_is_judged_entirely():
-    assert JUDGED["01_self_attention"] == set(harness("01_self_attention").test_sources)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_test_cell_is_judged(assignment):
+    """``tfscourse grade`` judges the tagged cells by default: an untagged one would run in the student's kernel."""
+    untagged = set(harness(assignment).test_sources) - JUDGED[assignment]
+    assert not untagged, f"{assignment}: test cells not tagged judge (they would be graded in the student's kernel): {sorted(untagged)}"
 
 
 @pytest.mark.parametrize("assignment", JUDGE_READY)

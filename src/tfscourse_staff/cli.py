@@ -160,10 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--distributed", metavar="ADDRESS", help="Dask scheduler address, or 'local' (needs tfscourse[scale])")
     p.add_argument("--no-sandbox", action="store_true", help="run student code without bubblewrap (unsafe; debugging only)")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
-    p.add_argument("--judge", choices=("auto", "on", "off"), default="off",
-                   help="score test cells with the judge outside the kernel: auto, the master test cells tagged judge; "
-                        "on, the same, failing when an assignment has none; off (default until every notebook's "
-                        "test cells are judge-ready), nbgrader's in-kernel tests")
+    p.add_argument("--judge", choices=("auto", "on", "off"), default="auto",
+                   help="score test cells with the judge outside the kernel: auto (default), the master test cells "
+                        "tagged judge; on, the same, failing when an assignment has none; off, nbgrader's in-kernel "
+                        "tests everywhere (for comparison only: student code can defeat them)")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("report", help="class report: per-cell analytics, figures, similar answers")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")

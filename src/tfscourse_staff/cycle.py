@@ -101,7 +101,7 @@ def ensure_released(root: Path, names: list[str]) -> None:
 
 def run_grade(root: Path, names: list[str], *, workers: int | None = None, limits: Limits | None = None,
               distributed: str | None = None, feedback: bool = True, steps: tuple[str, str] = ("", ""),
-              students: list[str] | None = None, judge: bool | None = False) -> list[Outcome]:
+              students: list[str] | None = None, judge: bool | None = None) -> list[Outcome]:
     """Grade (``students``, default: everyone in submitted/), write feedback, export; print the table."""
     from tfscourse_staff.grading import runner, sandbox
 

@@ -44,7 +44,7 @@ def submitted_files(folder: Path) -> dict[str, bytes]:
 
 def grade(root: Path, assignments: list[str], *, workers: int | None = None, limits: Limits | None = None,
           distributed: str | None = None, students: list[str] | None = None, quiet: bool = False,
-          judge: bool | None = False) -> list[status.Outcome]:
+          judge: bool | None = None) -> list[status.Outcome]:
     """Grade and merge; ``judge``: None judges the master test cells tagged ``judge``, False none, True the same
     but fails when an assignment has none."""
     root = Path(root)
