@@ -1,12 +1,13 @@
 """Benchmark of the course's reference GPT (tfscourse.unlocked.gpt): training speed and the loss it reaches.
 
     python benchmarks/bench_gpt.py                       # CPU reference preset, offline corpus
-    python benchmarks/bench_gpt.py --preset colab-t4-fp16   # needs CUDA (Colab T4); WikiText-2 if reachable
+    python benchmarks/bench_gpt.py --preset colab-t4-fp16   # needs CUDA (Colab T4); TinyStories if reachable
     python benchmarks/bench_gpt.py --preset large-gpu-bf16  # needs a bf16 GPU (A100/H100)
     python benchmarks/bench_gpt.py --list                 # the presets with their targets
     python benchmarks/bench_gpt.py --smoke                # a 1-layer model, 3 steps: a check that it still runs
 
-Prints tokens/s of training, the final train/val loss against the preset's target,
+Prints tokens/s of training, the final train/val loss against the preset's target and
+against the best count-based bigram on the same tokens (nats per token and bits per character),
 wall time, peak GPU memory (CUDA) and the tokens/s of the same model with the explicit
 attention versus F.scaled_dot_product_attention. No assertions: timings on a shared
 machine are noisy; the numbers go into the course notes.
@@ -19,6 +20,7 @@ import dataclasses
 import json
 import math
 import os
+import resource
 import time
 from dataclasses import asdict
 
@@ -29,11 +31,18 @@ from tfscourse.gpt_training import (
     ModelSize,
     Preset,
     TrainConfig,
+    fit_to_corpus,
     pick_device,
     set_sdpa,
     train,
 )
-from tfscourse.lm_corpus import encode, load_corpus, train_tokenizer
+from tfscourse.lm_corpus import (
+    bigram_baseline,
+    bits_per_character,
+    encode,
+    load_corpus,
+    train_tokenizer,
+)
 from tfscourse.unlocked.gpt import GPT, GPTConfig, get_batch, lr_at
 
 
@@ -89,14 +98,16 @@ def main() -> None:
               f"{preset.expected_minutes:.0f} min ({preset.note}).")
         return
     t0 = time.perf_counter()
-    corpus = load_corpus(source="offline" if preset.corpus == "offline" else "auto")
+    corpus = load_corpus(preset.corpus, max_chars=20_000 if args.smoke else preset.corpus_chars)
     tok = train_tokenizer(corpus.train, preset.tokenizer_vocab)
     train_ids, val_ids = encode(tok, corpus.train), encode(tok, corpus.val)
     print(f"corpus: {corpus.name}; {len(train_ids):,} train / {len(val_ids):,} val tokens, "
           f"vocab {tok.get_vocab_size()} ({time.perf_counter() - t0:.1f} s)")
+    preset = fit_to_corpus(preset, len(train_ids))
     cfg = preset.train
     if args.steps is not None:
         cfg.max_steps = args.steps
+    baseline = bigram_baseline(train_ids, val_ids, preset.model.vocab_size)
     torch.manual_seed(cfg.seed)
     model = GPT(GPTConfig(**asdict(preset.model))).to(device)
     print(f"model: {model.num_params():,} parameters; initial loss should be ln({preset.model.vocab_size}) "
@@ -107,7 +118,13 @@ def main() -> None:
     print("---")
     print(f"train tokens/s: {hist.tokens_per_s:,.0f}")
     print(f"final train loss {hist.train_loss[-1]:.3f}, val loss {hist.val_loss[-1]:.3f} "
-          f"(target {preset.target_val_loss})")
+          f"(target {preset.target_val_loss}, {'measured' if preset.measured else 'an unmeasured estimate'})")
+    bpc = lambda loss: bits_per_character(loss, len(val_ids), len(corpus.val))  # noqa: E731
+    print(f"best bigram ({baseline['method']}): val loss {baseline['loss']:.3f}; GPT minus bigram "
+          f"{hist.val_loss[-1] - baseline['loss']:+.3f} nats/token")
+    print(f"bits per character: GPT {bpc(hist.val_loss[-1]):.3f}, bigram {bpc(baseline['loss']):.3f}")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"CPU time of this process: {usage.ru_utime + usage.ru_stime:.0f} s")
     print(f"wall time {total:.0f} s (training steps {hist.seconds:.0f} s)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     if hist.peak_memory_mb is not None:

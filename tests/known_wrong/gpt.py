@@ -168,6 +168,47 @@ class AttentionSoftmaxOverQueries(CausalSelfAttention):
         return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
 
 
+class AttentionDropoutAlwaysOn(CausalSelfAttention):
+    """Calls F.dropout(..., training=True) on the attention weights: dropout stays on in eval mode."""
+
+    def forward(self, x):
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, hs).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~self.mask[:T, :T], float("-inf"))
+        att = F.dropout(F.softmax(att, dim=-1), self.attn_dropout.p, training=True)
+        y = att @ v
+        return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
+
+
+class AttentionMaskMadeInForward(CausalSelfAttention):
+    """Builds a fresh torch.tril mask in forward (on the CPU) and never reads the registered buffer."""
+
+    def forward(self, x):
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, hs).transpose(1, 2) for t in (q, k, v))
+        causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+        att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~causal, float("-inf"))
+        y = self.attn_dropout(F.softmax(att, dim=-1)) @ v
+        return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
+
+
+class AttentionWithSDPA(CausalSelfAttention):
+    """Uses F.scaled_dot_product_attention(is_causal=True) against the instructions (nanoGPT's fast path)."""
+
+    def forward(self, x):
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, hs).transpose(1, 2) for t in (q, k, v))
+        p = self.attn_dropout.p if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
+
+
 # ---- MLP -------------------------------------------------------------------
 
 
@@ -367,6 +408,19 @@ class GPTDetachedLogits(GPT):
         return logits, loss
 
 
+class GPTSkipsDropout(GPT):
+    """Never applies transformer.drop to the embeddings (dropout > 0 has no effect there)."""
+
+    def forward(self, idx, targets=None):
+        T = idx.shape[1]
+        x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T, device=idx.device))
+        for block in self.transformer.h:
+            x = block(x)
+        logits = self.lm_head(self.transformer.ln_f(x))
+        loss = None if targets is None else F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        return logits, loss
+
+
 # ---- generate --------------------------------------------------------------
 
 
@@ -422,6 +476,21 @@ class GenerateFirstPosition(GPT):
             logits = logits[:, 0, :] / temperature
             if top_k is not None:
                 kth = torch.topk(logits, top_k).values[:, [-1]]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            idx = torch.cat([idx, torch.multinomial(F.softmax(logits, dim=-1), 1)], dim=1)
+        return idx
+
+
+class GenerateTemperatureZeroDivides(GPT):
+    """Divides by the temperature even when it is 0: infinities, NaN probabilities, multinomial fails."""
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
+        for _ in range(max_new_tokens):
+            logits, _ = self(idx[:, -self.config.block_size :])
+            logits = logits[:, -1, :] / temperature
+            if top_k is not None:
+                kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]
                 logits = logits.masked_fill(logits < kth, float("-inf"))
             idx = torch.cat([idx, torch.multinomial(F.softmax(logits, dim=-1), 1)], dim=1)
         return idx
@@ -518,36 +587,41 @@ CASES = [
     Wrong("GPTConfig", ConfigShortContext, _CFG),
     Wrong("CausalSelfAttention", MaskDiagonalOffByOne, ("test_causal_mask", "test_causal_self_attention")),
     Wrong("CausalSelfAttention", MaskUpperTriangle, ("test_causal_mask", "test_causal_self_attention")),
-    Wrong("CausalSelfAttention", MaskAsParameter, ("test_causal_mask",)),
-    Wrong("CausalSelfAttention", MaskPlainAttribute, ("test_causal_mask",)),
+    Wrong("CausalSelfAttention", MaskAsParameter, ("test_causal_mask",), pitfall=True),
+    Wrong("CausalSelfAttention", MaskPlainAttribute, ("test_causal_mask",), pitfall=True),
     Wrong("CausalSelfAttention", AttentionNoScaling, _ATT),
     Wrong("CausalSelfAttention", AttentionHeadsWrongAxis, _ATT),
     Wrong("CausalSelfAttention", AttentionMaskDiagonalOffByOne, _ATT),
     Wrong("CausalSelfAttention", AttentionNoMask, _ATT),
     Wrong("CausalSelfAttention", AttentionSoftmaxOverQueries, _ATT),
+    Wrong("CausalSelfAttention", AttentionDropoutAlwaysOn, _ATT),
+    Wrong("CausalSelfAttention", AttentionMaskMadeInForward, _ATT),
+    Wrong("CausalSelfAttention", AttentionWithSDPA, _ATT),
     Wrong("MLP", MLPReLU, _MLP),
     Wrong("MLP", MLPTwiceWide, _MLP),
     Wrong("MLP", MLPActivationLast, _MLP),
-    Wrong("Block", BlockPostLN, _BLOCK),
+    Wrong("Block", BlockPostLN, _BLOCK, pitfall=True),
     Wrong("Block", BlockNoAttentionResidual, _BLOCK),
     Wrong("Block", BlockSharedNorm, _BLOCK),
     Wrong("Block", BlockResidualOfNormed, _BLOCK),
-    Wrong("GPT", GPTNoPositions, _FWD),
+    Wrong("GPT", GPTNoPositions, _FWD, pitfall=True),
     Wrong("GPT", GPTTargetsShiftedAgain, _FWD),
-    Wrong("GPT", GPTUntiedHead, _FWD + _PARAMS),
+    Wrong("GPT", GPTUntiedHead, _FWD + _PARAMS, pitfall=True),
     Wrong("GPT", GPTNoFinalNorm, _FWD),
     Wrong("GPT", GPTBlocksInPlainList, _PARAMS + _STEP),
     Wrong("GPT", GPTHeadWithBias, _PARAMS),
-    Wrong("GPT", GPTNoInit, _INIT),
+    Wrong("GPT", GPTNoInit, _INIT, pitfall=True),
     Wrong("GPT", GPTSumLoss, _INIT),
     Wrong("GPT", GPTLossInBits, _INIT),
     Wrong("GPT", GPTPositionsNoGrad, _STEP),
     Wrong("GPT", GPTDetachedLogits, _STEP),
+    Wrong("GPT", GPTSkipsDropout, _FWD),
     Wrong("GPT", GenerateIgnoresTopK, _GEN),
     Wrong("GPT", GenerateNoCrop, _GEN),
     Wrong("GPT", GenerateTemperatureMultiplies, _GEN),
     Wrong("GPT", GenerateFirstPosition, _GEN),
-    Wrong("get_batch", get_batch_not_shifted),
+    Wrong("GPT", GenerateTemperatureZeroDivides, _GEN, pitfall=True),
+    Wrong("get_batch", get_batch_not_shifted, pitfall=True),
     Wrong("get_batch", get_batch_global_rng),
     Wrong("get_batch", get_batch_last_start_missing),
     Wrong("get_batch", get_batch_keeps_dtype),
