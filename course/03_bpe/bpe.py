@@ -69,7 +69,7 @@ def word_frequencies(text):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_word_frequencies", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_word_frequencies", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the word counts of the toy corpus and of a text with mixed whitespace."""
 got = word_frequencies("abbc abb abc abb")
 assert dict(got) == {"abbc": 1, "abb": 2, "abc": 1}, f"expected {{'abbc': 1, 'abb': 2, 'abc': 1}}, got {got}"
@@ -124,7 +124,7 @@ def pair_counts(vocab):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_pair_counts", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_pair_counts", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the pair counts of the toy corpus."""
 toy_vocab_check = {("a", "b", "b", "c", "</w>"): 1, ("a", "b", "b", "</w>"): 2, ("a", "b", "c", "</w>"): 1}
 got = pair_counts(toy_vocab_check)
@@ -171,6 +171,12 @@ for _v in _vocabs:
 # A tempting shortcut is to join the symbols with spaces and call `str.replace("a b", "ab")`: it goes
 # wrong on `a bc`, where `"a b"` appears although `b` is not a symbol of that word.
 
+# %% nbgrader={"grade": false, "grade_id": "merge_pair_helper", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# The test under your answer uses this helper to see whether merge_pair changed its input dict:
+# call_and_inputs(f, *args) calls f(*args) and returns {"result": ..., "inputs_changed": True or False}.
+from tfscourse.bpe_trace import call_and_inputs
+
+
 # %% nbgrader={"grade": false, "grade_id": "merge_pair", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def merge_pair(vocab, pair, new_symbol):
     """A new vocab in which each non-overlapping occurrence of `pair` (left to right) is `new_symbol`.
@@ -194,14 +200,25 @@ def merge_pair(vocab, pair, new_symbol):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_merge_pair", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_merge_pair", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check one merge on the toy corpus and the no-overlap rule."""
 toy_vocab_check = {("a", "b", "b", "c", "</w>"): 1, ("a", "b", "b", "</w>"): 2, ("a", "b", "c", "</w>"): 1}
 got = merge_pair(toy_vocab_check, ("a", "b"), "ab")
 want = {("ab", "b", "c", "</w>"): 1, ("ab", "b", "</w>"): 2, ("ab", "c", "</w>"): 1}
 assert dict(got) == want, f"expected {want}, got {got}"
 got = merge_pair({("a", "a", "a", "</w>"): 1}, ("a", "a"), "aa")
-assert dict(got) == {("aa", "a", "</w>"): 1}, f"merging (a, a) in a a a </w> should give aa a </w>, got {got}"
+assert dict(got) == {("aa", "a", "</w>"): 1}, (
+    f"merging (a, a) in a a a </w> should give aa a </w> (scan left to right, no overlaps), got {got}")
+got = merge_pair({("a", "bc", "</w>"): 1}, ("a", "b"), "ab")
+assert dict(got) == {("a", "bc", "</w>"): 1}, (
+    f"the word a bc </w> has no symbol b, so merging (a, b) must leave it alone; got {got} "
+    "(joining the symbols with spaces and calling str.replace('a b', 'ab') makes this mistake)")
+got = merge_pair({("a", "b", "x", "a", "b", "</w>"): 1}, ("a", "b"), "ab")
+assert dict(got) == {("ab", "x", "ab", "</w>"): 1}, f"merge every occurrence in a word, not only the first; got {got}"
+got = merge_pair({("a", "b", "</w>"): 2, ("ab", "</w>"): 3}, ("a", "b"), "ab")
+assert dict(got) == {("ab", "</w>"): 5}, f"two words that become the same tuple must add their counts (2 + 3); got {got}"
+call = call_and_inputs(merge_pair, {("a", "b", "</w>"): 2}, ("a", "b"), "ab")  # see the cell above your answer
+assert not call["inputs_changed"], "merge_pair must build a new dict and leave its input unchanged, but it changed the input"
 ### BEGIN HIDDEN TESTS
 import random
 
@@ -236,11 +253,11 @@ for _ in range(6):
         _v[_w] = _v.get(_w, 0) + _rng.randint(1, 5)
     _cases.append((_v, _rng.choice([("a", "b"), ("a", "a"), ("b", "</w>")]), "Z"))
 for _v, _pair, _new in _cases:
-    _copy = dict(_v)
-    _got = merge_pair(_copy, _pair, _new)
+    _call = call_and_inputs(merge_pair, dict(_v), _pair, _new)
+    _got = _call["result"]
     _want = _ref_merge(_v, _pair, _new)
     assert isinstance(_got, dict) and dict(_got) == _want, f"merging {_pair} -> {_new!r} in {list(_v)[:3]}... is wrong"
-    assert _copy == _v, "merge_pair must return a new dict and leave its input unchanged"
+    assert _call["inputs_changed"] is False, "merge_pair must return a new dict and leave its input unchanged"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "learn_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -308,14 +325,44 @@ def learn_bpe(text, end_of_word="</w>"):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_learn_bpe", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
-"""Check the first merges of the toy corpus (the whole trace is checked when grading)."""
+# %% nbgrader={"grade": true, "grade_id": "test_learn_bpe", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check the toy corpus's whole trace, the tie-break at step 3 and the stopping rule."""
+# learn_bpe calls your word_frequencies, pair_counts and merge_pair: name them when they are the cause
+upstream = [name for name, ok in (
+    ("word_frequencies", dict(word_frequencies("abbc abb abc abb")) == {"abbc": 1, "abb": 2, "abc": 1}),
+    ("pair_counts", dict(pair_counts({("a", "b", "a", "b"): 2})) == {("a", "b"): 4, ("b", "a"): 2}),
+    ("merge_pair", dict(merge_pair({("a", "bc", "a", "b"): 1}, ("a", "b"), "ab")) == {("a", "bc", "ab"): 1}),
+) if not ok]
+cause = f" (learn_bpe uses your {' and '.join(upstream)}, which fails its own test: fix that first)" if upstream else ""
+got = learn_bpe("ab ab")
+assert got == [(("a", "b"), "ab"), (("ab", "</w>"), "ab</w>")], (
+    f"'ab' occurs twice, so (a, b) and then (ab, </w>) have count 2 (weight each pair by its word's count, and end every word with </w>); got {got}{cause}")
 toy_merges_check = learn_bpe("abbc abb abc abb")
 assert isinstance(toy_merges_check, list), f"learn_bpe should return a list, got {type(toy_merges_check).__name__}"
-assert len(toy_merges_check) > 0 and toy_merges_check[0] == (("a", "b"), "ab"), (
-    f"the first merge of the toy corpus is (('a', 'b'), 'ab') with count 4, got {toy_merges_check[:1]}")
-assert toy_merges_check[1] == (("ab", "b"), "abb"), f"the second merge is (('ab', 'b'), 'abb'), got {toy_merges_check[1:2]}"
-assert learn_bpe("ab ab") == [(("a", "b"), "ab"), (("ab", "</w>"), "ab</w>")], f"got {learn_bpe('ab ab')}"
+toy_merges_check = [tuple(m) for m in toy_merges_check]
+toy_want = [(("a", "b"), "ab"), (("ab", "b"), "abb"), (("abb", "</w>"), "abb</w>"), (("c", "</w>"), "c</w>")]
+assert toy_merges_check[:2] == toy_want[:2], (
+    f"the first merges are (a, b) -> ab (count 4) and (ab, b) -> abb (count 3), got {toy_merges_check[:2]}{cause}")
+assert toy_merges_check[2:3] != [(("c", "</w>"), "c</w>")], (
+    "step 3 is a tie: (abb, </w>) and (c, </w>) both occur twice. The rule takes the smaller pair, and 'abb' < 'c', "
+    "so (abb, </w>) comes first; max(counts, key=counts.get) takes whichever tied pair the dict happens to list first")
+assert toy_merges_check == toy_want, (
+    f"the toy trace is ab, abb, abb</w>, c</w> and then stops (no pair occurs twice), got {toy_merges_check}{cause}")
+got = learn_bpe("ab cd")
+assert got == [], f"no pair occurs more than once in 'ab cd', so there is nothing to learn; got {got}"
+### BEGIN HIDDEN TESTS
+assert learn_bpe("") == [] and learn_bpe("a b c") == [], "no pair occurs twice: no merges"
+assert learn_bpe("ab ab", end_of_word="#") == [(("a", "b"), "ab"), (("ab", "#"), "ab#")], "use the given end_of_word"
+assert learn_bpe("aaaa aaaa") == [(("a", "a"), "aa"), (("aa", "</w>"), "aa</w>"), (("aa", "aa</w>"), "aaaa</w>")], (
+    "wrong merges for 'aaaa aaaa' (a pair that occurs twice in a word counts twice; '</w>' < 'aa' decides the tie)")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_learn_bpe_corpora", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check learn_bpe on a corpus where the word counts decide (random corpora are checked when grading)."""
+got = learn_bpe("ab ab ab ac ac")
+want = [(("a", "b"), "ab"), (("ab", "</w>"), "ab</w>"), (("a", "c"), "ac"), (("ac", "</w>"), "ac</w>")]
+assert [tuple(m) for m in got] == want, (
+    f"expected {want}: weight each pair by its word's count ((a, b) and (b, </w>) tie at 3, (a, b) is smaller); got {got}")
 ### BEGIN HIDDEN TESTS
 import random
 
@@ -352,11 +399,26 @@ def _ref_learn(text, eow):
         vocab = nv
 
 
-_got = learn_bpe("abbc abb abc abb")
-assert _got == [(("a", "b"), "ab"), (("ab", "b"), "abb"), (("abb", "</w>"), "abb</w>"), (("c", "</w>"), "c</w>")], (
-    "the toy trace must be ab, abb, abb</w>, c</w> (tie at step 3 goes to the smaller pair)")
-assert learn_bpe("") == [] and learn_bpe("a b c") == [], "no pair occurs twice: no merges"
-assert learn_bpe("ab ab", end_of_word="#") == [(("a", "b"), "ab"), (("ab", "#"), "ab#")], "use the given end_of_word"
+def _ref_learn_with_yours(text, eow):
+    """The reference loop built on the student's word_frequencies, pair_counts and merge_pair (called in the kernel)."""
+    vocab = {}
+    for w, f in dict(word_frequencies(text)).items():
+        vocab[tuple(w) + (eow,)] = vocab.get(tuple(w) + (eow,), 0) + f
+    merges = []
+    while len(merges) < 500:
+        counts = dict(pair_counts(vocab))
+        if not counts:
+            return merges
+        best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        if counts[best] < 2:
+            return merges
+        merges.append((best, best[0] + best[1]))
+        vocab = dict(merge_pair(vocab, best, best[0] + best[1]))
+    return merges
+
+
+# A learn_bpe that is right in itself passes, even when it inherits a bug of the student's own merge_pair
+# (that bug costs the points of test_merge_pair, not these).
 _rng = random.Random(11)
 for _trial in range(8):
     _letters = "abcd"[: _rng.randint(2, 4)]
@@ -364,7 +426,13 @@ for _trial in range(8):
     _text = " ".join(_rng.choice(_pool) for _ in range(_rng.randint(5, 120)))
     _got = learn_bpe(_text)
     _want = _ref_learn(_text, "</w>")
-    assert isinstance(_got, list) and [tuple(m) for m in _got] == _want, f"wrong merges for the corpus {_text[:50]!r}..."
+    _ok = isinstance(_got, list) and [tuple(m) for m in _got] == _want
+    if not _ok and isinstance(_got, list):
+        try:
+            _ok = [tuple(m) for m in _got] == _ref_learn_with_yours(_text, "</w>")
+        except Exception:  # the student's helpers crash: only the reference counts
+            _ok = False
+    assert _ok, f"wrong merges for the corpus {_text[:50]!r}..."
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "trace_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -420,7 +488,7 @@ def bpe_encode_word(word, merges, end_of_word="</w>"):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_bpe_encode_word", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_bpe_encode_word", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the encoding of toy words and of a word where the merge order matters."""
 toy_merges_given = [(("a", "b"), "ab"), (("ab", "b"), "abb"), (("abb", "</w>"), "abb</w>"), (("c", "</w>"), "c</w>")]
 for word, want in [("abbc", ["abb", "c</w>"]), ("abb", ["abb</w>"]), ("cab", ["c", "ab", "</w>"]), ("bbc", ["b", "b", "c</w>"])]:
@@ -561,9 +629,13 @@ class ByteLevelBPE:
         True
     """
 
-    def __init__(self):
+    def __init__(self, merges=None):
+        """An untrained tokenizer, or one that uses the given merges ({(left id, right id): new id})."""
         self.merges = {}
         self.vocab = {i: bytes([i]) for i in range(256)}
+        for pair, new_id in sorted((merges or {}).items(), key=lambda item: item[1]):
+            self.merges[tuple(pair)] = new_id
+            self.vocab[new_id] = self.vocab[pair[0]] + self.vocab[pair[1]]
 
     def train(self, text, vocab_size):
         """Learn vocab_size - 256 merges from `text` (fewer if no pair occurs twice); returns self."""
@@ -629,7 +701,7 @@ class ByteLevelBPE:
         ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_byte_level_roundtrip", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_byte_level_roundtrip", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that decode(encode(s)) == s, before and after training."""
 fresh = ByteLevelBPE()
 assert fresh.encode("é") == [195, 169], f"an untrained tokenizer encodes the UTF-8 bytes: expected [195, 169], got {fresh.encode('é')}"
@@ -664,17 +736,17 @@ _tokenizers = [ByteLevelBPE(), ByteLevelBPE().train(reference_text(20000), 400),
                ByteLevelBPE().train("🙂🙂 🙂🙂 日本日本 日本 e\u0301e\u0301 " * 5, 300)]
 _samples = ["", " ", "\n\n\n", "   leading and trailing   ", "'s 're x_y __init__ 3.14", "👩‍👩‍👧 🇳🇱 a\u0301\u0302"]
 _samples += [_random_text(_rng.randint(1, 60)) for _ in range(40)]
-for _tok in _tokenizers:
+for _index, _tok in enumerate(_tokenizers):
     for _s in _samples:
         _ids = _tok.encode(_s)
         assert type(_ids) is list and all(type(i) is int for i in _ids), "encode must return a list of ints"
         _back = _tok.decode(list(_ids))
         assert type(_back) is str and _back == _s, f"round trip failed for {_s!r}"
-        if not _tok.merges:
+        if _index == 0:
             assert _ids == list(_s.encode("utf-8")), "without merges the ids are the UTF-8 bytes"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_byte_level_train", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_byte_level_train", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the merges learned on a tiny text."""
 tok_tiny = ByteLevelBPE().train("aaab aaab", 258)
 assert tok_tiny.merges == {(97, 97): 256, (97, 98): 257}, (
@@ -733,13 +805,17 @@ for _text, _size in _corpora:
     _tok = ByteLevelBPE()
     _tok.train(_text, _size)
     _want = _ref_train(_text, _size)
-    _got = list(_tok.merges.items())
-    assert _got == [(p, 256 + k) for k, p in enumerate(_want)], (
-        f"merges for vocab_size={_size} on {_text[:40]!r}...: expected {len(_want)} merges starting {_want[:4]}, got {_got[:4]}")
+    _got = list(_tok.merges.items())  # one request: a snapshot of the student's dict
+    _expected = [(p, 256 + k) for k, p in enumerate(_want)]
+    _first_bad = next((k for k, (g, w) in enumerate(zip(_got, _expected)) if g != w), min(len(_got), len(_expected)))
+    assert _got == _expected, (
+        f"merges for vocab_size={_size} on {_text[:40]!r}...: {len(_got)} merges learned, the first wrong or missing "
+        f"one is number {_first_bad}")
     _bytes = {i: bytes([i]) for i in range(256)}
     for _k, (_a, _b) in enumerate(_want):
         _bytes[256 + _k] = _bytes[_a] + _bytes[_b]
-    assert all(_tok.vocab.get(i) == b for i, b in _bytes.items()), "vocab must map every id to its bytes"
+    _vocab = _tok.vocab
+    assert type(_vocab) is dict and all(_vocab.get(i) == b for i, b in _bytes.items()), "vocab must map every id to its bytes"
 
 # the same compression as Hugging Face's BPE trainer (same text, same vocabulary size, its own tie-break)
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
@@ -747,11 +823,13 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 _train, _held = reference_text(60000), reference_text()[-20000:]
 _tok = ByteLevelBPE()
 _tok.train(_train, 256 + 200)
+_learned = dict(_tok.merges)  # one request: a snapshot of the student's merges
+assert all(type(p) is tuple and len(p) == 2 and type(i) is int for p, i in _learned.items()), "merges: (id, id) -> id"
 _n_ours = 0
 for _chunk in _pattern.findall(_held):
     _ids = list(_chunk.encode("utf-8"))
     while True:
-        _ranked = [(_tok.merges[p], p) for p in zip(_ids, _ids[1:]) if p in _tok.merges]
+        _ranked = [(_learned[p], p) for p in zip(_ids, _ids[1:]) if p in _learned]
         if not _ranked:
             break
         _ids = _ref_merge_ids(_ids, min(_ranked)[1], min(_ranked)[0])
@@ -765,11 +843,9 @@ _ratio = len(_hf.encode(_held).ids) / _n_ours
 assert 0.98 < _ratio < 1.02, f"Hugging Face needs {_ratio:.3f} times as many tokens as your merges on held-out text"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_byte_level_encode", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_byte_level_encode", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check encoding with hand-made merges and with trained ones."""
-tok_hand = ByteLevelBPE()
-tok_hand.merges = {(98, 99): 256, (97, 98): 257}
-tok_hand.vocab = {**{i: bytes([i]) for i in range(256)}, 256: b"bc", 257: b"ab"}
+tok_hand = ByteLevelBPE({(98, 99): 256, (97, 98): 257})  # merges given by hand: b c -> 256, then a b -> 257
 assert tok_hand.encode("abc") == [97, 256], f"(b, c) was learned first: 'abc' -> [97, 256], got {tok_hand.encode('abc')}"
 assert tok_hand.encode("abc abc") == [97, 256, 32, 97, 256], f"got {tok_hand.encode('abc abc')}"
 ### BEGIN HIDDEN TESTS
@@ -808,20 +884,17 @@ def _ref_encode(text, merges):
 
 
 def _with_merges(pairs):
-    tok = ByteLevelBPE()
-    tok.merges = {p: 256 + k for k, p in enumerate(pairs)}
-    tok.vocab = {i: bytes([i]) for i in range(256)}
-    for p, new in tok.merges.items():
-        tok.vocab[new] = tok.vocab[p[0]] + tok.vocab[p[1]]
-    return tok
+    """A tokenizer given these merges, and the merges as the judge's own dict (for the reference)."""
+    merges = {p: 256 + k for k, p in enumerate(pairs)}
+    return ByteLevelBPE(dict(merges)), merges
 
 
 # hand-made merges where order, overlaps and chunk boundaries matter
 _hand = [(98, 99), (97, 98), (97, 256), (32, 97), (258, 256), (97, 97), (101, 32), (46, 10)]
-_tok = _with_merges(_hand)
+_tok, _merges = _with_merges(_hand)
 for _text in ["abc", "aabcbc", "aaaa", " abc abcbc", "e a.\n", "bcabc abc", "", "é"]:
     _got = _tok.encode(_text)
-    assert type(_got) is list and _got == _ref_encode(_text, _tok.merges), f"wrong ids for {_text!r} with merges {_hand}"
+    assert type(_got) is list and _got == _ref_encode(_text, _merges), f"wrong ids for {_text!r} with merges {_hand}"
 # merges learned from the corpus (by a reference trainer), then text that was not in it
 _counts = {}
 for _c in _pattern.findall(reference_text(30000)):
@@ -835,10 +908,10 @@ for _k in range(120):
     _best = sorted(_stats.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
     _pairs.append(_best)
     _words = [_merge_ids(_ids, _best, 256 + _k) for _ids in _words]
-_tok = _with_merges(_pairs)
+_tok, _merges = _with_merges(_pairs)
 _held_out = reference_text()[-4000:] + " naïve 日本語 🙂 it's 3.14159  \n\n end"
 _got = _tok.encode(_held_out)
-assert type(_got) is list and _got == _ref_encode(_held_out, _tok.merges), "wrong ids for held-out text with 120 learned merges"
+assert type(_got) is list and _got == _ref_encode(_held_out, _merges), "wrong ids for held-out text with 120 learned merges"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "speed_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -851,7 +924,7 @@ assert type(_got) is list and _got == _ref_encode(_held_out, _tok.merges), "wron
 # generous threshold. To try your own text later, `tfscourse.corpora.load_text("file.txt")` reads any local
 # UTF-8 file.
 
-# %% nbgrader={"grade": true, "grade_id": "test_byte_level_speed", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_byte_level_speed", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that your trainer is at least 5 times faster than the naive one at 500 merges (same run)."""
 import time
 
@@ -1027,42 +1100,42 @@ answer_q5 = {"A", "C"}
 answer_q6 = {"B"}
 ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q1: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q1, set) and answer_q1 <= {"A", "B", "C"}, "answer_q1 must be a set of letters among A-C"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q1) is set and answer_q1 == {"C"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q2", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q2: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q2, set) and answer_q2 <= {"A", "B", "C"}, "answer_q2 must be a set of letters among A-C"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q2) is set and answer_q2 == {"C"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q3", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q3: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q3, set) and answer_q3 <= set("ABCDEF"), "answer_q3 must be a set of letters among A-F"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q3) is set and answer_q3 == {"A", "C", "E"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q4", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q4", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q4: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q4, set) and answer_q4 <= {"A", "B", "C", "D"}, "answer_q4 must be a set of letters among A-D"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q4) is set and answer_q4 == {"A"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q5", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q5", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q5: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q5, set) and answer_q5 <= {"A", "B", "C"}, "answer_q5 must be a set of letters among A-C"
 ### BEGIN HIDDEN TESTS
 assert type(answer_q5) is set and answer_q5 == {"A", "C"}
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q6", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q6", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q6: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q6, set) and answer_q6 <= {"A", "B", "C"}, "answer_q6 must be a set of letters among A-C"
 ### BEGIN HIDDEN TESTS

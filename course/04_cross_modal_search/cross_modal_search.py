@@ -84,7 +84,7 @@ def cosine_similarity_matrix(A, B):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_cosine_similarity_matrix", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_cosine_similarity_matrix", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check cosine similarities on a small example: shape, range, and lengths that must not matter."""
 S = cosine_similarity_matrix(np.array([[1.0, 0.0], [3.0, 4.0]]), np.array([[2.0, 0.0], [0.0, 3.0], [1.0, 1.0]]))
 assert S.shape == (2, 3), f"expected shape (2, 3) (one row per row of A, one column per row of B), got {S.shape}"
@@ -149,7 +149,7 @@ def best_annotation(I, T, W_i, W_t, metric="cosine"):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_best_annotation", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_best_annotation", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the search on a toy example where the dot product and the cosine disagree."""
 I_toy = np.array([[1.0, 0.0]])
 T_toy = np.array([[1.0, 0.0], [3.0, 3.0]])
@@ -218,7 +218,7 @@ print("cosine similarities:\n", np.round(q7_cosine_scores, 4))
 print("best sentence per image, dot:", best_annotation(I_sheet, T_sheet, W_i_sheet, W_t_sheet, "dot"),
       " cosine:", best_annotation(I_sheet, T_sheet, W_i_sheet, W_t_sheet, "cosine"))
 
-# %% nbgrader={"grade": true, "grade_id": "test_q7_scores", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_q7_scores", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the shapes of the two score matrices of question 7 (their values are checked when grading)."""
 assert np.shape(q7_dot_scores) == (2, 3), f"expected (2, 3): images down, sentences across; got {np.shape(q7_dot_scores)}"
 assert np.shape(q7_cosine_scores) == (2, 3), f"expected (2, 3), got {np.shape(q7_cosine_scores)}"
@@ -262,7 +262,7 @@ for _name, _got, _want in (("q7_dot_scores", q7_dot_scores, _dot), ("q7_cosine_s
 answer_q7 = {"A", "D", "E"}
 ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q7", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q7", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q7: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q7, set) and answer_q7 <= set("ABCDE"), "answer_q7 must be a set of letters among A-E"
 ### BEGIN HIDDEN TESTS
@@ -307,7 +307,7 @@ def cross_attention(X_img, X_txt, W_q, W_k, W_v):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_cross_attention", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_cross_attention", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check cross-attention: shapes, rows that sum to one over the sentences, and a value worked by hand."""
 out, w = cross_attention(np.ones((2, 3)), np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]),
                          np.ones((3, 2)), np.eye(2), np.array([[1.0], [2.0]]))
@@ -423,7 +423,7 @@ def recall_at_k(similarity, k):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_recall_at_k", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_recall_at_k", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check recall@k on a small example with a tie."""
 S_toy = np.array([[0.9, 0.1, 0.3], [0.5, 0.5, 0.4], [0.2, 0.8, 0.7]])
 got = recall_at_k(S_toy, 1)
@@ -517,7 +517,7 @@ def squared_alignment_loss(X, Y, W):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_alignment_loss", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_alignment_loss", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the sheet's loss on a two-word example."""
 X_toy, Y_toy = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[4.0, 4.0], [0.0, 1.0]])
 got = alignment_loss(X_toy, Y_toy, np.eye(2))
@@ -540,7 +540,7 @@ _got = alignment_loss(_P_sheet, _Y_sheet, np.eye(3))
 assert abs(float(_got) - 12.1270) < 5e-5, f"with the sheet's projection the loss must be the sheet's 12.1270, got {_got}"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_squared_alignment_loss", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_squared_alignment_loss", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the squared loss on the same two-word example."""
 got = squared_alignment_loss(X_toy, Y_toy, np.eye(2))
 assert isinstance(got, float), f"squared_alignment_loss should return a float, got {type(got).__name__}"
@@ -571,7 +571,7 @@ squared_loss_de = squared_alignment_loss(X_de, Y_en, W_de_en)
 print("projection X_de W_de->en:\n", np.round(projected_de, 4))
 print(f"sheet's loss (sum of distances): {loss_de:.4f}   squared loss: {squared_loss_de:.4f}")
 
-# %% nbgrader={"grade": true, "grade_id": "test_sheet_projection", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_sheet_projection", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the shapes and types of the sheet's projection and losses (values are checked when grading)."""
 assert np.shape(projected_de) == (3, 3), f"expected a (3, 3) projection, got shape {np.shape(projected_de)}"
 assert isinstance(loss_de, float) and isinstance(squared_loss_de, float), "loss_de and squared_loss_de must be floats"
@@ -627,7 +627,7 @@ def procrustes(X, Y):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_fit_linear_map", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_fit_linear_map", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check least squares on data that a linear map fits exactly."""
 rng_fit = np.random.default_rng(0)
 X_fit, W_true = rng_fit.normal(size=(10, 3)), rng_fit.normal(size=(3, 2))
@@ -642,7 +642,9 @@ def _fit(X, Y):
     """fit_linear_map(X, Y); a singular-matrix error fails with what is wrong."""
     try:
         return fit_linear_map(X.copy(), Y.copy())
-    except np.linalg.LinAlgError as error:
+    except Exception as error:  # in the judge the student's LinAlgError arrives under another class
+        if "LinAlgError" not in f"{type(error).__name__}: {error}":
+            raise
         raise AssertionError(f"fit_linear_map failed on an X with {X.shape[0]} rows and {X.shape[1]} columns "
                              f"({error}): X^T X is singular there; np.linalg.lstsq or np.linalg.pinv "
                              "give the least-squares map for any X") from None
@@ -661,7 +663,7 @@ _got = _fit(_X, _Y)
 assert _close(np.asarray(_got), np.linalg.pinv(_X) @ _Y), "with a singular X^T X return the minimum-norm least-squares map"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_procrustes", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_procrustes", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check Procrustes: an orthogonal W that recovers a rotation."""
 rng_rot = np.random.default_rng(1)
 R_true, _ = np.linalg.qr(rng_rot.normal(size=(3, 3)))
@@ -763,7 +765,7 @@ for name, values in precision.items():
 answer_q9 = {"A", "B", "D"}
 ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test_concept_q9", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_concept_q9", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Q9: check the format (the answer itself is checked when grading)."""
 assert isinstance(answer_q9, set) and answer_q9 <= set("ABCDE"), "answer_q9 must be a set of letters among A-E"
 ### BEGIN HIDDEN TESTS
@@ -812,23 +814,35 @@ def info_nce_loss(image_emb, text_emb, temperature):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_info_nce_loss", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "info_nce_helper", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# The test below calls your loss through this helper: it runs the loss and its backward pass on fresh
+# copies of the inputs and returns the value and the two gradients as plain numbers.
+from tfscourse.retrieval import loss_and_gradients
+
+# %% nbgrader={"grade": true, "grade_id": "test_info_nce_loss", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check InfoNCE on small examples: a scalar with a gradient, symmetry, and a value worked by hand."""
-a = torch.tensor([[1.0, 0.0], [0.0, 2.0]], requires_grad=True)
+a = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
 b = torch.tensor([[3.0, 0.0], [1.0, 1.0]])
-loss = info_nce_loss(a, b, 0.5)
-assert isinstance(loss, torch.Tensor) and loss.dim() == 0, f"expected a scalar tensor, got {loss!r}"
+result = loss_and_gradients(info_nce_loss, a, b, 0.5)  # your loss and its gradients (see the cell above this test)
+assert result["type"] == "Tensor" and result["shape"] == [], (
+    f"expected a scalar tensor (shape []), got a {result['type']} of shape {result['shape']}")
 # unit vectors: image 0 = (1, 0), image 1 = (0, 1); captions (1, 0) and (0.707, 0.707); logits = cosines / 0.5
 c = 1 / np.sqrt(2)
 L = np.array([[1.0, c], [0.0, c]]) / 0.5
 rows = -np.log(np.exp(L[0, 0]) / np.exp(L[0]).sum()) - np.log(np.exp(L[1, 1]) / np.exp(L[1]).sum())
 cols = -np.log(np.exp(L[0, 0]) / np.exp(L[:, 0]).sum()) - np.log(np.exp(L[1, 1]) / np.exp(L[:, 1]).sum())
 expected = (rows + cols) / 4
-assert abs(loss.item() - expected) < 1e-5, f"expected {expected:.5f}, got {loss.item():.5f}"
-loss.backward()
-assert a.grad is not None and torch.isfinite(a.grad).all(), "the loss must be differentiable with respect to image_emb"
-swapped = info_nce_loss(b, a.detach(), 0.5)
-assert abs(swapped.item() - loss.item()) < 1e-5, "the symmetric loss must not change when images and captions swap roles"
+only_rows, only_cols = rows / 2, cols / 2
+assert abs(result["loss"] - only_rows) > 1e-5, (
+    f"got {result['loss']:.5f}, the image->text direction alone: average it with the text->image one (columns)")
+assert abs(result["loss"] - only_cols) > 1e-5, (
+    f"got {result['loss']:.5f}, the text->image direction alone: average it with the image->text one (rows)")
+assert abs(result["loss"] - expected) < 1e-5, f"expected {expected:.5f}, got {result['loss']:.5f}"
+assert result["requires_grad"] and result["grad_image"] is not None and result["grad_text"] is not None, (
+    "no gradient reaches the embeddings: stay in torch (no .detach(), .numpy() or torch.tensor(...) inside)")
+assert bool(torch.isfinite(result["grad_image"]).all()), "the gradient with respect to image_emb must be finite"
+swapped = loss_and_gradients(info_nce_loss, b, a, 0.5)
+assert abs(swapped["loss"] - result["loss"]) < 1e-5, "the symmetric loss must not change when images and captions swap roles"
 ### BEGIN HIDDEN TESTS
 import math
 
@@ -858,21 +872,21 @@ _gen = torch.Generator().manual_seed(49)
 for _B, _d, _tau, _scale in [(1, 3, 0.1, 1.0), (2, 2, 1.0, 1.0), (5, 7, 0.07, 3.0), (9, 4, 2.5, 0.2), (16, 8, 0.5, 10.0)]:
     _u = (torch.randn(_B, _d, generator=_gen, dtype=torch.float64) * _scale).requires_grad_(True)
     _v = (torch.randn(_B, _d, generator=_gen, dtype=torch.float64) * _scale).requires_grad_(True)
-    _got = info_nce_loss(_u, _v, _tau)
-    assert type(_got) is torch.Tensor and _got.dim() == 0, f"expected a scalar tensor for B={_B}"
-    assert _got.requires_grad, ("the loss is cut off from image_emb and text_emb (no gradient can flow): "
-                                "compute it with torch operations, without .detach(), .numpy() or torch.tensor(...)")
-    _got.backward()
-    assert _u.grad is not None and _v.grad is not None, "gradients must flow back to both inputs"
-    _got_grads = _u.grad.ravel().tolist() + _v.grad.ravel().tolist()
+    _res = loss_and_gradients(info_nce_loss, _u.detach().clone(), _v.detach().clone(), _tau)
+    assert _res["type"] == "Tensor" and _res["shape"] == [], f"expected a scalar tensor for B={_B}"
+    assert _res["requires_grad"], ("the loss is cut off from image_emb and text_emb (no gradient can flow): "
+                                   "compute it with torch operations, without .detach(), .numpy() or torch.tensor(...)")
+    assert _res["grad_image"] is not None and _res["grad_text"] is not None, "gradients must flow back to both inputs"
+    _got_grads = _res["grad_image"].ravel().tolist() + _res["grad_text"].ravel().tolist()
+    _got_loss = _res["loss"]
     _u2, _v2 = _u.detach().clone().requires_grad_(True), _v.detach().clone().requires_grad_(True)
     _want = _reference_info_nce(_u2, _v2, _tau)
     _want.backward()
     _want_grads = _u2.grad.ravel().tolist() + _v2.grad.ravel().tolist()
     _plain = _plain_info_nce(_u.detach().tolist(), _v.detach().tolist(), _tau)
     _where = f"B={_B}, d={_d}, temperature={_tau}"
-    assert _close(_got.item(), _want.item()), f"wrong loss for {_where}"
-    assert _close(_got.item(), _plain), f"wrong loss for {_where} (plain-Python reference)"
+    assert _close(_got_loss, _want.item()), f"wrong loss for {_where}"
+    assert _close(_got_loss, _plain), f"wrong loss for {_where} (plain-Python reference)"
     assert _close(_got_grads, _want_grads), f"wrong gradient for {_where}"
 ### END HIDDEN TESTS
 
