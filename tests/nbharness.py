@@ -12,15 +12,26 @@ the wrong answer (a function or class, whose *source* is executed in the
 notebook's namespace so that it calls the notebook's other functions, or a
 plain value such as ``{"A"}`` for a concept question), and the test cells
 that must reject it (by default ``test_<target>``).
+
+Two more questions are asked of each case. Does the *visible* part of a test cell (what the
+student sees fail before handing in) already reject it? A case marked ``pitfall`` (a mistake the
+notebook's prose names, or a classic mistake of the exercise) must be. And what does the mistake
+cost across the whole notebook? ``NotebookHarness.cascade`` runs the master again from the cell
+that defines the answer, with the wrong answer in its place, and returns every test cell that
+then fails: only the cells the case names (plus ``also_costs``, with the reason in ``why``)
+may lose points.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import copy
 import inspect
 import io
 import os
 import textwrap
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +48,8 @@ class Wrong:
     answer: object
     tests: tuple[str, ...] = ()
     why: str = field(default="")
+    pitfall: bool = False  # a visible test must reject it too, with an assertion
+    also_costs: tuple[str, ...] = ()  # other test cells it may fail when the notebook runs with it (say why)
 
     def __post_init__(self):
         if not self.tests:
@@ -99,21 +112,12 @@ class NotebookHarness:
         self.nb = nbformat.read(str(self.path), as_version=4)
         self.test_sources: dict[str, str] = {}
         self.snapshots: dict[str, dict] = {}
+        # Every code cell in order, with the namespace just before it (for re-running from a cell).
+        self.code_cells: list[tuple[str, str, bool]] = []  # (grade_id, source, is a test cell)
+        self.cell_snapshots: list[dict] = []
         self.solution_results: dict[str, CellResult] = {}
-        # Only while the master runs in this process: a leftover MPLBACKEND=Agg would reach the
-        # kernels of later real nbgrader runs in the same test process, and their outputs
-        # (and feedback HTML) would have no pictures.
-        saved = {name: os.environ.get(name) for name in ("NBGRADER_EXECUTION", "MPLBACKEND")}
-        os.environ["NBGRADER_EXECUTION"] = "autograde"
-        os.environ.setdefault("MPLBACKEND", "Agg")
-        try:
+        with _autograde_environment():
             self._run_master()
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
     def _run_master(self) -> None:
         import matplotlib.pyplot as plt
@@ -123,6 +127,8 @@ class NotebookHarness:
             if cell.cell_type != "code":
                 continue
             gid = grade_id(cell) or "cell"
+            self.code_cells.append((gid, cell.source, is_test_cell(cell)))
+            self.cell_snapshots.append(dict(namespace))
             if is_test_cell(cell):
                 self.test_sources[gid] = cell.source
                 self.snapshots[gid] = dict(namespace)
@@ -145,17 +151,116 @@ class NotebookHarness:
     def namespace_with(self, test_id: str, wrong: Wrong | None = None) -> dict:
         """A copy of the namespace before ``test_id`` with ``wrong`` put in place of the student's answer."""
         namespace = dict(self.snapshots[test_id])
-        if wrong is None:
-            return namespace
-        answer = wrong.answer
-        if inspect.isfunction(answer) or inspect.isclass(answer):
-            source = textwrap.dedent(inspect.getsource(answer))
-            exec(compile(source, f"wrong:{wrong.label}", "exec"), namespace)
-            namespace[wrong.target] = namespace[answer.__name__]
-        else:
-            namespace[wrong.target] = answer
+        if wrong is not None:
+            _put_answer(namespace, wrong)
         return namespace
 
-    def run_test(self, test_id: str, wrong: Wrong | None = None, hidden_only: bool = False) -> CellResult:
-        source = self.hidden_block(test_id) if hidden_only else self.test_sources[test_id]
+    def visible_part(self, test_id: str) -> str:
+        return split_hidden_tests(self.test_sources[test_id])[0]
+
+    def run_test(self, test_id: str, wrong: Wrong | None = None, hidden_only: bool = False,
+                 visible_only: bool = False) -> CellResult:
+        if hidden_only:
+            source = self.hidden_block(test_id)
+        elif visible_only:
+            source = self.visible_part(test_id)
+        else:
+            source = self.test_sources[test_id]
         return run_cell(source, self.namespace_with(test_id, wrong), test_id)
+
+    def defining_cell(self, name: str) -> int:
+        """Index in ``code_cells`` of the first non-test cell that defines ``name`` at top level."""
+        for index, (_, source, is_test) in enumerate(self.code_cells):
+            if not is_test and name in _top_level_names(source):
+                return index
+        raise KeyError(f"{self.path.name}: no cell defines {name!r}")
+
+    def cascade(self, wrong: Wrong) -> dict[str, CellResult]:
+        """The test cells that fail when the notebook runs again with ``wrong`` in place.
+
+        The run starts after the cell that defines ``wrong.target``, from a copy of the namespace
+        the master had there (so nothing of the cached master changes), puts the wrong answer in,
+        and executes every later cell as autograde would: a failing ordinary cell is recorded and
+        the run goes on. Returns the failing test cells with how they failed.
+        """
+        start = self.defining_cell(wrong.target) + 1
+        namespace = _detached(self.cell_snapshots[start] if start < len(self.cell_snapshots) else {})
+        _put_answer(namespace, wrong)
+        failed: dict[str, CellResult] = {}
+        import matplotlib.pyplot as plt
+
+        with _autograde_environment():
+            for gid, source, is_test in self.code_cells[start:]:
+                result = run_cell(source, namespace, gid)
+                if is_test and not result.passed:
+                    failed[gid] = result
+                plt.close("all")
+        return failed
+
+
+@contextlib.contextmanager
+def _autograde_environment():
+    """NBGRADER_EXECUTION=autograde (and a picture-only matplotlib) while master cells run here.
+
+    Only for that while: a leftover MPLBACKEND=Agg would reach the kernels of later real nbgrader
+    runs in the same test process, and their outputs (and feedback HTML) would have no pictures.
+    """
+    saved = {name: os.environ.get(name) for name in ("NBGRADER_EXECUTION", "MPLBACKEND")}
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _put_answer(namespace: dict, wrong: Wrong) -> None:
+    """Replace the student's ``wrong.target`` in ``namespace`` by the wrong answer."""
+    answer = wrong.answer
+    if inspect.isfunction(answer) or inspect.isclass(answer):
+        source = textwrap.dedent(inspect.getsource(answer))
+        exec(compile(source, f"wrong:{wrong.label}", "exec"), namespace)
+        namespace[wrong.target] = namespace[answer.__name__]
+    else:
+        namespace[wrong.target] = answer
+
+
+def _top_level_names(source: str) -> set[str]:
+    """Names a cell binds at top level (functions, classes, assignments); magics are ignored."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+_SHARED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
+
+
+def _detached(namespace: dict) -> dict:
+    """A copy of ``namespace`` whose data a re-run cannot change in the original: values are deep-copied
+    where they can be (modules, functions and classes are shared; anything that refuses a copy too)."""
+    memo: dict = {}
+    copied = {}
+    for name, value in namespace.items():
+        if isinstance(value, _SHARED):
+            copied[name] = value
+            continue
+        try:
+            copied[name] = copy.deepcopy(value, memo)
+        except Exception:  # an object that cannot be copied (a generator, a lock...) is shared
+            copied[name] = value
+    return copied

@@ -53,6 +53,20 @@ def test_attack_scores_no_more_than_its_honest_base(graded, attack):
     assert got.score is not None and got.score <= control.score, f"{attack.why}: {got.score} > {control.score} ({got.detail})"
 
 
+def test_autograded_test_cells_keep_their_grade_and_show_the_judges_outcome(graded):
+    """The autograded notebook (what feedback and the class report read) has each judged test cell
+    with its nbgrader metadata and the judge's error, not the kernel's outputs of the visible part."""
+    root, _ = graded
+    path = root / "autograded" / "control_blank" / judge_attacks.ASSIGNMENT / judge_attacks.NOTEBOOK
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    graded_ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in cells
+                  if c["metadata"].get("nbgrader", {}).get("grade")]
+    assert len(graded_ids) == 14, f"judged test cells lost their metadata: {graded_ids}"
+    softmax_test = next(c for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == "test_softmax")
+    errors = [o for o in softmax_test["outputs"] if o["output_type"] == "error"]
+    assert [o["ename"] for o in errors] == ["NotImplementedError"], softmax_test["outputs"]
+
+
 def test_hidden_blocks_never_reach_the_kernel(graded):
     root, _ = graded
     path = root / "autograded" / "leak_hidden_source" / judge_attacks.ASSIGNMENT / judge_attacks.NOTEBOOK

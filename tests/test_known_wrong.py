@@ -12,6 +12,13 @@ A hidden block must reject a known-wrong answer with an assertion that says what
 not by crashing on it (a crash is a rejection by luck, and its message does not help the
 student). Each rejection is recorded, and the run ends with a count of both kinds per
 notebook (tests/known_wrong_report.py).
+
+Two more rules make the tests teach and the grades fair:
+- a case marked ``pitfall`` (a mistake the prose names, or a classic one) fails a *visible* test,
+  with an assertion: the student sees it before handing in;
+- in the notebooks of ``CASCADE_CHECKED``, a case costs only the points of the cells it names:
+  the master runs again with the wrong answer in place (``NotebookHarness.cascade``) and no other
+  test cell may fail, except those the case lists in ``also_costs`` (its ``why`` says why).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import pytest
 import torch
 
 from tests.conftest import ASSIGNMENTS, harness, known_wrong_cases
-from tests.known_wrong_report import REJECTION_PROPERTY
+from tests.known_wrong_report import CASCADE_PROPERTY, REJECTION_PROPERTY, VISIBLE_PROPERTY
 from tests.nbharness import run_cell
 from tfscourse_staff.hidden_helpers import HELPER_NAMES
 
@@ -33,6 +40,10 @@ CASES = [
     for index, case in enumerate(known_wrong_cases(assignment))
 ]
 MIN_WRONG_PER_HIDDEN_BLOCK = 3
+# Notebooks whose known-wrong cases must cost only their own cells' points (05-07 train models:
+# re-running them once per case would take too long).
+CASCADE_CHECKED = ("01_self_attention", "02_multihead_attention", "03_bpe", "04_cross_modal_search")
+CASCADE_CASES = [param for param in CASES if param.values[0] in CASCADE_CHECKED]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -81,6 +92,34 @@ def test_known_wrong_answer_loses_points(assignment, case, record_property):
             assert hidden.rejection == "assertion", (
                 f"the hidden block of {test_id} rejects {case.why!r} only by crashing ({hidden.error}); "
                 "it should assert what is wrong")
+
+
+@pytest.mark.parametrize("assignment, case", CASES)
+def test_named_pitfalls_fail_a_visible_test(assignment, case, record_property):
+    h = harness(assignment)
+    visible = {tid: h.run_test(tid, case, visible_only=True) for tid in case.tests}
+    caught = {tid: r for tid, r in visible.items() if r.rejection == "assertion"}
+    record_property(VISIBLE_PROPERTY, (assignment, case.label, bool(caught), case.pitfall))
+    if case.pitfall:
+        assert caught, (
+            f"the named pitfall {case.why!r} passes the visible tests of {list(case.tests)} (or only crashes them: "
+            f"{ {tid: r.error for tid, r in visible.items() if r.crashed} }); a student sees no warning before grading")
+
+
+@pytest.mark.parametrize("assignment, case", CASCADE_CASES)
+def test_known_wrong_answer_costs_only_its_own_points(assignment, case, record_property):
+    h = harness(assignment)
+    for test_id in case.also_costs:
+        assert test_id in h.test_sources, f"{case.label} lists an unknown test cell {test_id} in also_costs"
+    failed = h.cascade(case)
+    allowed = set(case.tests) | set(case.also_costs)
+    own = sum(h.points(tid) for tid in failed if tid in case.tests)
+    other = {tid: h.points(tid) for tid in failed if tid not in case.tests}
+    record_property(CASCADE_PROPERTY, (assignment, case.label, own, sum(other.values())))
+    beyond = {tid: points for tid, points in other.items() if tid not in allowed}
+    assert not beyond, (
+        f"{case.why!r} also costs {beyond} (points per test cell) beyond the cells it names {sorted(allowed)}: "
+        f"{ {tid: failed[tid].error[:200] for tid in beyond} }")
 
 
 def _always_true(*args, **kwargs):

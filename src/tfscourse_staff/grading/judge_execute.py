@@ -76,6 +76,9 @@ class JudgeExecute(BoundedExecute):
         self._results[grade_id(cell)] = outcome.as_dict()
         visible = nbformat.v4.new_code_cell(split_hidden_tests(test["source"])[0])
         self.execute_cell(visible, index, store_history=True)
+        # nbclient puts the cell it executed into the notebook at ``index``: put the test cell back
+        # (its nbgrader metadata names the grade; the kernel's outputs of the visible part are dropped)
+        self.nb.cells[index] = cell
         cell.outputs = [nbformat.from_dict(out) for out in outcome.outputs()]
         cell.execution_count = visible.get("execution_count")
         return cell, self.resources
