@@ -207,12 +207,16 @@ for _n_img, _n_txt, _d_img, _d_txt, _m in [(1, 1, 2, 3, 2), (5, 7, 4, 2, 3), (9,
 _got = best_annotation(np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[0.0, 1.0], [1.0, 0.0], [4.0, 0.0], [0.0, 1.0]]),
                        np.eye(2), np.eye(2), metric="dot")
 assert [int(x) for x in _got.tolist()] == [2, 0], "dot product: on a tie take the sentence with the smallest index"
-_got = best_annotation(np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[0.0, 1.0], [1.0, 0.0], [4.0, 0.0], [0.0, 5.0]]),
-                       np.eye(2), np.eye(2), metric="cosine")
-assert [int(x) for x in _got.tolist()] == [1, 0], "cosine: on a tie take the sentence with the smallest index"
+_T_tie = np.array([[0.0, 1.0], [1.0, 0.0], [4.0, 0.0], [0.0, 5.0]])
+_got = best_annotation(np.array([[1.0, 0.0], [0.0, 2.0]]), _T_tie, np.eye(2), np.eye(2), metric="cosine")
+_theirs = np.asarray(cosine_similarity_matrix(np.array([[1.0, 0.0], [0.0, 2.0]]), _T_tie), dtype=float)
+if _close(_theirs, np.array([[0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0]])):  # else test_cosine_similarity_matrix costs
+    assert [int(x) for x in _got.tolist()] == [1, 0], "cosine: on a tie take the sentence with the smallest index"
 # the default metric is cosine; an unknown metric raises ValueError
-_got = best_annotation(np.array([[1.0, 0.0]]), np.array([[1.0, 0.0], [3.0, 3.0]]), np.eye(2), np.eye(2))
-assert _got.tolist() == [0], "the default metric must be cosine"
+_I_def, _T_def = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[1.0, 0.0], [3.0, 3.0], [0.0, 0.5]])
+_got = best_annotation(_I_def, _T_def, np.eye(2), np.eye(2))
+assert _got.tolist() == best_annotation(_I_def, _T_def, np.eye(2), np.eye(2), metric="cosine").tolist(), (
+    "the default metric must be cosine")
 try:
     best_annotation(np.eye(2), np.eye(2), np.eye(2), np.eye(2), metric="euclid")
 except ValueError:

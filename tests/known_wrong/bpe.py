@@ -525,6 +525,9 @@ class BPELatestMergeFirst(ByteLevelBPE):
 
 _LEARN = ("test_learn_bpe", "test_learn_bpe_corpora")
 _ROUNDTRIP = ("test_byte_level_roundtrip",)
+_SLOW = ("test_byte_level_speed",)
+_SLOW_WHY = (" (also_costs: written as a naive trainer that recounts every pair after each merge, so it is "
+             "also too slow for test_byte_level_speed)")
 _TRAIN = ("test_byte_level_train",)
 _ENCODE = ("test_byte_level_encode",)
 
@@ -551,15 +554,15 @@ CASES = [
     Wrong("bpe_encode_word", encode_reverse_order, pitfall=True),
     Wrong("bpe_encode_word", encode_single_left_to_right_pass, pitfall=True),
     Wrong("ByteLevelBPE", BPEDecodePerToken, _ROUNDTRIP, pitfall=True),
-    Wrong("ByteLevelBPE", BPECollapsesWhitespace, _ROUNDTRIP, pitfall=True),
-    Wrong("ByteLevelBPE", BPECodePoints, _ROUNDTRIP, pitfall=True),
-    Wrong("ByteLevelBPE", BPEStripsText, _ROUNDTRIP, pitfall=True),
+    Wrong("ByteLevelBPE", BPECollapsesWhitespace, _ROUNDTRIP + _ENCODE, pitfall=True),
+    Wrong("ByteLevelBPE", BPECodePoints, _ROUNDTRIP + _ENCODE, pitfall=True),
+    Wrong("ByteLevelBPE", BPEStripsText, _ROUNDTRIP + _ENCODE, pitfall=True),
     Wrong("ByteLevelBPE", BPEDecodeStrict, _ROUNDTRIP, pitfall=True),
     Wrong("ByteLevelBPE", BPEVocabNotFilled, _TRAIN + _ROUNDTRIP, pitfall=True),
-    Wrong("ByteLevelBPE", BPEFirstSeenTie, _TRAIN, pitfall=True),
-    Wrong("ByteLevelBPE", BPENoPretokenizer, _TRAIN, pitfall=True),
-    Wrong("ByteLevelBPE", BPEUnweightedChunks, _TRAIN, pitfall=True),
-    Wrong("ByteLevelBPE", BPENeverStopsEarly, _TRAIN, pitfall=True),
+    Wrong("ByteLevelBPE", BPEFirstSeenTie, _TRAIN, pitfall=True, also_costs=_SLOW, why=BPEFirstSeenTie.__doc__ + _SLOW_WHY),
+    Wrong("ByteLevelBPE", BPENoPretokenizer, _TRAIN, pitfall=True, also_costs=_SLOW, why=BPENoPretokenizer.__doc__ + _SLOW_WHY),
+    Wrong("ByteLevelBPE", BPEUnweightedChunks, _TRAIN, pitfall=True, also_costs=_SLOW, why=BPEUnweightedChunks.__doc__ + _SLOW_WHY),
+    Wrong("ByteLevelBPE", BPENeverStopsEarly, _TRAIN, pitfall=True, also_costs=_SLOW, why=BPENeverStopsEarly.__doc__ + _SLOW_WHY),
     Wrong("ByteLevelBPE", BPEGreedyLongest, _ENCODE, pitfall=True),
     Wrong("ByteLevelBPE", BPELeftmostFirst, _ENCODE, pitfall=True),
     Wrong("ByteLevelBPE", BPEEncodeWithoutChunks, _ENCODE, pitfall=True),
