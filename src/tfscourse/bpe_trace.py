@@ -40,6 +40,27 @@ class TraceStep:
     merge: Merge | None
 
 
+def call_and_inputs(fn: Callable, *args) -> dict:
+    """Call ``fn(*args)`` and report its result and whether it changed its (deep-copied) arguments.
+
+    A grader that runs outside the notebook's process sends arguments as copies, so it cannot see
+    a function change its input; this does the check where the function lives.
+    Returns ``{"result": ..., "inputs_changed": bool}``.
+
+    Example:
+        >>> def grow(vocab):
+        ...     vocab["x"] = 1
+        ...     return vocab
+        >>> call_and_inputs(grow, {})["inputs_changed"]
+        True
+    """
+    import copy
+
+    before = copy.deepcopy(args)
+    result = fn(*args)
+    return {"result": result, "inputs_changed": args != before}
+
+
 def trace_steps(vocab: Vocab, merges: Sequence[Merge], pair_counts: Callable, merge_pair: Callable) -> list[TraceStep]:
     """Apply ``merges`` one at a time with the given functions, recording every state."""
     steps = []

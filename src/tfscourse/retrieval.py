@@ -254,6 +254,38 @@ class DualEncoder(nn.Module):
 LossFn = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
 
 
+def loss_and_gradients(loss_fn: LossFn, image_emb, text_emb, temperature: float) -> dict:
+    """Call ``loss_fn`` on fresh leaf copies of the embeddings and return what a test checks, as plain data.
+
+    A grader that runs outside the notebook's process receives tensors as values, without autograd
+    history; this runs the loss and its backward pass where the loss function lives and sends back
+    the numbers. Keys: ``type`` (the result's type name), ``shape`` (its shape, ``None`` if it is no
+    tensor), ``loss`` (float or ``None``), ``requires_grad``, and ``grad_image`` / ``grad_text``
+    (tensors, or ``None`` when no gradient reached that input).
+
+    Example:
+        >>> out = loss_and_gradients(lambda u, v, t: ((u - v) ** 2).sum() / t, torch.ones(1, 2), torch.zeros(1, 2), 2.0)
+        >>> out["loss"], out["grad_image"].tolist()
+        (1.0, [[1.0, 1.0]])
+    """
+    u = torch.as_tensor(image_emb).detach().clone().requires_grad_(True)
+    v = torch.as_tensor(text_emb).detach().clone().requires_grad_(True)
+    result = loss_fn(u, v, temperature)
+    out = {"type": type(result).__name__, "shape": None, "loss": None, "requires_grad": False,
+           "grad_image": None, "grad_text": None}
+    if not isinstance(result, torch.Tensor):
+        return out
+    out["shape"] = list(result.shape)
+    if result.numel() == 1:
+        out["loss"] = float(result.detach().reshape(()).item())
+    out["requires_grad"] = bool(result.requires_grad)
+    if result.requires_grad and result.numel() == 1:
+        result.reshape(()).backward()
+        out["grad_image"] = None if u.grad is None else u.grad.detach().clone()
+        out["grad_text"] = None if v.grad is None else v.grad.detach().clone()
+    return out
+
+
 @dataclass
 class TrainingRun:
     model: DualEncoder
