@@ -41,7 +41,8 @@ pytestmark = pytest.mark.slow
 # short limits keep the batch at a few minutes on two cores: a 20 s cell limit stops the endless loop (the
 # setup cell needs ~10 s on a busy machine), 180 s per submission leaves room for a notebook on a busy machine
 # and stops ``slow_cells`` (11 cells of 19 s)
-LIMITS = Limits(timeout=180, memory_mb=1500, cell_timeout=20)
+# 3 GB, the default: the kernel imports torch and serves the judge (with 1.5 GB of address space it dies)
+LIMITS = Limits(timeout=180, memory_mb=3072, cell_timeout=20)
 
 
 def _need_sandbox():
