@@ -82,8 +82,9 @@ CASES = [
          "allowed files come back"),
     Case("image_flood", "graded", FULL, "displays 20 images of 3 MB each: each image over the cap becomes a note"),
     Case("bad_ipynb_left", "suspicious", FULL, "leaves a broken .ipynb in its folder (it once stopped everyone's feedback); the .ipynb path is flagged"),
-    Case("huge_cell", "out of memory", "any", "a 12 MB answer cell: the grader checks it within limits and flags it "
-         "instead of scanning it; the kernel runs out of memory compiling it"),
+    Case("huge_cell", "out of memory or suspicious", "any", "a 12 MB answer cell: the grader checks it within limits "
+         "and flags it instead of scanning it; the kernel runs out of memory compiling it, or (with memory to spare) "
+         "runs it, flagged for review"),
 ]
 BY_NAME = {c.name: c for c in CASES}
 
