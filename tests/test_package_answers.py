@@ -28,7 +28,9 @@ from tfscourse_staff.notebooks import nbgrader_meta
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 MIN_LINE = 24  # shorter normalised lines (``return x``, ``x = x + 1``) say nothing about where code came from
-TRIVIAL = re.compile(r"^(?:import .*|from \S+ import .*|\w+ = np\.asarray\(\w+(?:, dtype=\w+)?\))$")
+# imports, input conversions and bare exception handlers (``except Exception as error:``)
+TRIVIAL = re.compile(r"^(?:import .*|from \S+ import .*|\w+ = np\.asarray\(\w+(?:, dtype=\w+)?\)"
+                     r"|except(?: \w+(?: as \w+)?)?:)$")
 
 
 def package_objects(stage: str) -> dict[str, object]:
