@@ -37,6 +37,7 @@ from pathlib import Path
 
 import nbformat
 
+from tfscourse_staff.grading.tamper import strip_magics
 from tfscourse_staff.notebooks import grade_id, is_test_cell, nbgrader_meta, split_hidden_tests
 
 
@@ -114,6 +115,7 @@ class NotebookHarness:
         self.snapshots: dict[str, dict] = {}
         # Every code cell in order, with the namespace just before it (for re-running from a cell).
         self.code_cells: list[tuple[str, str, bool]] = []  # (grade_id, source, is a test cell)
+        self.cell_names: list[tuple[set[str], set[str] | None]] = []  # (names bound at top level, names read)
         self.cell_snapshots: list[dict] = []
         self.solution_results: dict[str, CellResult] = {}
         with _autograde_environment():
@@ -128,6 +130,7 @@ class NotebookHarness:
                 continue
             gid = grade_id(cell) or "cell"
             self.code_cells.append((gid, cell.source, is_test_cell(cell)))
+            self.cell_names.append(_cell_names(cell.source))
             self.cell_snapshots.append(dict(namespace))
             if is_test_cell(cell):
                 self.test_sources[gid] = cell.source
@@ -170,8 +173,8 @@ class NotebookHarness:
 
     def defining_cell(self, name: str) -> int:
         """Index in ``code_cells`` of the first non-test cell that defines ``name`` at top level."""
-        for index, (_, source, is_test) in enumerate(self.code_cells):
-            if not is_test and name in _top_level_names(source):
+        for index, (_, _, is_test) in enumerate(self.code_cells):
+            if not is_test and name in self.cell_names[index][0]:
                 return index
         raise KeyError(f"{self.path.name}: no cell defines {name!r}")
 
@@ -198,7 +201,7 @@ class NotebookHarness:
         with _autograde_environment():
             for index in range(start, len(self.code_cells)):
                 gid, source, is_test = self.code_cells[index]
-                bound, read = _top_level_names(source), _names_read(source)
+                bound, read = self.cell_names[index]
                 if is_test and (gid in wrong.tests or gid in wrong.also_costs):
                     continue  # cells the case may fail anyway: not re-run (that it fails its own is checked elsewhere)
                 if read is not None and not read & affected:
@@ -245,32 +248,24 @@ def _put_answer(namespace: dict, wrong: Wrong) -> None:
         namespace[wrong.target] = answer
 
 
-def _top_level_names(source: str) -> set[str]:
-    """Names a cell binds at top level (functions, classes, assignments); magics are ignored."""
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+def _cell_names(source: str) -> tuple[set[str], set[str] | None]:
+    """(names a cell binds at top level: functions, classes, assignments; every name it reads, in
+    function and class bodies too). Magics are ignored; a cell that does not parse binds nothing
+    and reads None (unknown)."""
     try:
-        tree = ast.parse(code)
+        tree = ast.parse(strip_magics(source)[0])
     except SyntaxError:
-        return set()
-    names: set[str] = set()
+        return set(), None
+    bound: set[str] = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
+            bound.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-    return names
-
-
-def _names_read(source: str) -> set[str] | None:
-    """Every name a cell reads, in function and class bodies too; None when it does not parse."""
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return None
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+                bound.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return bound, read
 
 
 _SHARED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
