@@ -141,6 +141,13 @@ class NotebookHarness:
                 if not result.passed:
                     raise RuntimeError(f"{self.path.name}: cell {gid} failed with the solution: {result.error}")
             plt.close("all")
+        self.final_namespace = dict(namespace)
+
+    def _bound_by(self, index: int) -> dict:
+        """The names code cell ``index`` bound or rebound in the master's run (imports included), with their values."""
+        before = self.cell_snapshots[index]
+        after = self.cell_snapshots[index + 1] if index + 1 < len(self.cell_snapshots) else self.final_namespace
+        return {name: value for name, value in after.items() if name not in before or before[name] is not value}
 
     def points(self, test_id: str) -> float:
         for cell in self.nb.cells:
@@ -206,8 +213,7 @@ class NotebookHarness:
                     continue  # cells the case may fail anyway: not re-run (that it fails its own is checked elsewhere)
                 if read is not None and not read & affected:
                     # it cannot see the wrong answer: take what the master's run of it bound
-                    after = self.cell_snapshots[index + 1] if index + 1 < len(self.cell_snapshots) else {}
-                    namespace.update(_detached({n: after[n] for n in bound if n in after}))
+                    namespace.update(_detached(self._bound_by(index)))
                     continue
                 result = run_cell(source, namespace, gid)
                 affected |= bound
@@ -249,9 +255,9 @@ def _put_answer(namespace: dict, wrong: Wrong) -> None:
 
 
 def _cell_names(source: str) -> tuple[set[str], set[str] | None]:
-    """(names a cell binds at top level: functions, classes, assignments; every name it reads, in
-    function and class bodies too). Magics are ignored; a cell that does not parse binds nothing
-    and reads None (unknown)."""
+    """(names a cell binds at top level: functions, classes, imports, assignments, loop and ``with`` targets;
+    every name it reads, in function and class bodies too). Magics are ignored; a cell that does not
+    parse binds nothing and reads None (unknown)."""
     try:
         tree = ast.parse(strip_magics(source)[0])
     except SyntaxError:
@@ -260,8 +266,15 @@ def _cell_names(source: str) -> tuple[set[str], set[str] | None]:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With)):
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.With):
+                targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
+            else:
+                targets = [node.target]
             for target in targets:
                 bound.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
     read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}

@@ -107,6 +107,19 @@ def test_import_in_an_earlier_cell_is_followed():
     assert [f["name"] for f in own_answers.scan_answers(submission, release)] == ["softmax"]
 
 
+def test_a_borrowed_answer_costs_only_its_own_cells_where_later_answers_call_it():
+    """Own attention code that calls a borrowed softmax keeps its cells; the same code calling the
+    reference under softmax's name (another object) does not."""
+    release, master = notebooks("01_self_attention")
+    borrowed = "import numpy as np\nfrom tfscourse.unlocked.self_attention import softmax\n"
+    submission = fill(release, master, {"softmax": borrowed})
+    assert [f["name"] for f in own_answers.scan_answers(submission, release)] == ["softmax"]
+    disguised = "import numpy as np\nfrom tfscourse.unlocked.gpt import lr_at as softmax\n"
+    submission = fill(release, master, {"softmax": disguised})
+    names = {f["name"] for f in own_answers.scan_answers(submission, release)}
+    assert {"softmax", "scaled_dot_product_attention"} <= names
+
+
 @pytest.mark.parametrize("assignment, cell, reference", [
     ("01_self_attention", "softmax", self_attention.softmax),
     ("03_bpe", "byte_level_bpe", bpe.ByteLevelBPE),

@@ -95,12 +95,19 @@ def _bound_names(node) -> list[str]:
 class _AnswerScanner(Scanner):
     """Follows imports across cells and says which course objects a statement uses."""
 
-    def course_uses(self, node) -> set[str]:
-        """Dotted course-package names (aliases resolved) used anywhere inside ``node``."""
+    def course_uses(self, node, answers=frozenset()) -> set[str]:
+        """Dotted course-package names (aliases resolved) used anywhere inside ``node``.
+
+        A bare name in ``answers`` (the notebook's graded names) that stands for the reference object
+        of the same name is left out: calling a borrowed ``softmax`` from one's own attention costs
+        the points of ``softmax`` (its own finding), not those of the attention.
+        """
         used = set()
         for sub in ast.walk(node):
             if isinstance(sub, (ast.Name, ast.Attribute)):
                 name = self.dotted(sub)
+                if isinstance(sub, ast.Name) and sub.id in answers and name.endswith(f".{sub.id}"):
+                    continue
                 if _is_under(name, COURSE_PACKAGES):
                     used.add(name)
         return used
@@ -158,8 +165,12 @@ def _forbidden(name: str, permitted: tuple[str, ...]) -> bool:
     return _is_under(name, REFERENCE_MODULES) and not _is_under(name, permitted)
 
 
-def _borrowed(scanner: _AnswerScanner, node, reference: set[str], permitted: tuple[str, ...]) -> str:
-    """Why the top-level statement ``node`` does not define its graded name itself ('' when it does)."""
+def _borrowed(scanner: _AnswerScanner, node, reference: set[str], permitted: tuple[str, ...],
+              answers=frozenset()) -> str:
+    """Why the top-level statement ``node`` does not define its graded name itself ('' when it does).
+
+    ``answers``: the notebook's graded names (a borrowed one is a finding of its own, see ``course_uses``).
+    """
     if isinstance(node, ast.ImportFrom):
         module = node.module or ""
         return f"imported from {module}" if _is_under(module, COURSE_PACKAGES) else ""
@@ -176,7 +187,7 @@ def _borrowed(scanner: _AnswerScanner, node, reference: set[str], permitted: tup
     dynamic = [name for name in scanner.dynamic_imports(node) if name == "?" or _forbidden(name, permitted)]
     if dynamic:
         return f"imports {dynamic[0] if dynamic[0] != '?' else 'a computed module name'} at run time"
-    wrapped = sorted(name for name in scanner.course_uses(node) if _forbidden(name, permitted))
+    wrapped = sorted(name for name in scanner.course_uses(node, answers) if _forbidden(name, permitted))
     if wrapped:
         return f"uses {wrapped[0]}"
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -213,7 +224,7 @@ def scan_answers(nb, release, reference: set[str] | None = None) -> list[dict]:
             module_wide = scanner.reference_imports(tree, permitted)
             for node in tree.body:
                 for name in _bound_names(node):
-                    why = _borrowed(scanner, node, reference, permitted) if name in graded else ""
+                    why = _borrowed(scanner, node, reference, permitted, frozenset(graded)) if name in graded else ""
                     if not why and name in graded and module_wide:
                         why = f"its cell imports {module_wide[0] if module_wide[0] != '?' else 'a computed module name'}"
                     if why:
