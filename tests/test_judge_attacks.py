@@ -19,7 +19,9 @@ from tfscourse_staff.grading import sandbox
 from tfscourse_staff.grading.job import Limits
 
 pytestmark = pytest.mark.slow
-LIMITS = Limits(timeout=120, memory_mb=2000, cell_timeout=20)
+# 1500 MB of address space: the judge's endpoint threads must fit next to torch (the kernel runs with
+# MALLOC_ARENA_MAX=2; with glibc's default of one 64 MB arena reservation per thread it died here)
+LIMITS = Limits(timeout=120, memory_mb=1500, cell_timeout=20)
 CONTROLS = {"blank": "control_blank", "wrong": "control_wrong", "full": "control_full"}
 
 

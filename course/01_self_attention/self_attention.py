@@ -1037,20 +1037,20 @@ mask_explorer = show_attention(
 # masked.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "flops_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "multiply_adds_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 7 · What does self-attention cost?
 #
 # Take the single-head layer of the homework sheet: $X \in \mathbb{R}^{n \times h}$ and
 # $W_q, W_k, W_v \in \mathbb{R}^{h \times h}$. Count **multiply-adds** (one multiplication and one addition
 # count as one): the three projections, the scores $Q K^\top$ and the weighted sum of the values. Ignore
-# the softmax and the scaling. Write `attention_flops(n, h)` returning the total as an integer.
+# the softmax and the scaling. Write `attention_multiply_adds(n, h)` returning the total as an integer.
 #
-# *A warning on names:* despite the function's name, it counts multiply-adds (often called MACs). Most
-# papers and courses (e.g. Stanford CS336) count a multiply-add as **two** floating-point operations, so
-# the FLOP count is twice this number.
+# *Multiply-adds are not FLOPs.* A multiply-add (often called a MAC) is one multiplication and one
+# addition. Most papers and courses (e.g. Stanford CS336) count these as **two** floating-point
+# operations, so the FLOP count of the layer is twice the number your function returns.
 
-# %% nbgrader={"grade": false, "grade_id": "attention_flops", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def attention_flops(n, h):
+# %% nbgrader={"grade": false, "grade_id": "attention_multiply_adds", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def attention_multiply_adds(n, h):
     """Multiply-adds of one single-head self-attention layer with n tokens of size h."""
     ### BEGIN SOLUTION
     projections = 3 * n * h * h  # three (n, h) x (h, h) products
@@ -1060,12 +1060,12 @@ def attention_flops(n, h):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_attention_flops", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+# %% nbgrader={"grade": true, "grade_id": "test_attention_multiply_adds", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check the multiply-add count on one small case."""
-assert attention_flops(1, 1) == 5, f"n = h = 1: three projections, one score, one weighted sum = 5, got {attention_flops(1, 1)}"
+assert attention_multiply_adds(1, 1) == 5, f"n = h = 1: three projections, one score, one weighted sum = 5, got {attention_multiply_adds(1, 1)}"
 ### BEGIN HIDDEN TESTS
 for _n, _h in [(2, 3), (128, 64), (1000, 16), (7, 1)]:
-    _got = attention_flops(_n, _h)
+    _got = attention_multiply_adds(_n, _h)
     assert int(_got) == _got and int(_got) == 3 * _n * _h * _h + 2 * _n * _n * _h, f"wrong count for n={_n}, h={_h}"
 ### END HIDDEN TESTS
 
@@ -1107,12 +1107,12 @@ with threadpool_limits(limits=1) if threadpool_limits else contextlib.nullcontex
             self_attention(X_time, *W_time)
             best = min(best, time.perf_counter() - start)
         seconds.append(best)
-flops = np.array([attention_flops(n_tokens, h_dim) for n_tokens in lengths], dtype=float)
+multiply_adds = np.array([attention_multiply_adds(n_tokens, h_dim) for n_tokens in lengths], dtype=float)
 slope = np.log(seconds[-1] / seconds[-2]) / np.log(lengths[-1] / lengths[-2])
-count_slope = np.log(flops[-1] / flops[-2]) / np.log(lengths[-1] / lengths[-2])
+count_slope = np.log(multiply_adds[-1] / multiply_adds[-2]) / np.log(lengths[-1] / lengths[-2])
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
 ax.loglog(lengths, seconds, "o-", label="measured time (best of 5)")
-ax.loglog(lengths, flops * seconds[-1] / flops[-1], "--", label="multiply-adds (scaled)")
+ax.loglog(lengths, multiply_adds * seconds[-1] / multiply_adds[-1], "--", label="multiply-adds (scaled)")
 ax.loglog(lengths, seconds[-1] * (np.array(lengths) / lengths[-1]) ** 2, ":", color="gray", label="∝ n² (slope 2)")
 ax.set(xlabel="sequence length n", ylabel="seconds",
        title=f"last doubling: time slope {slope:.2f}, count slope {count_slope:.2f}")

@@ -82,9 +82,9 @@ CASES = [
          "allowed files come back"),
     Case("image_flood", "graded", FULL, "displays 20 images of 3 MB each: each image over the cap becomes a note"),
     Case("bad_ipynb_left", "suspicious", FULL, "leaves a broken .ipynb in its folder (it once stopped everyone's feedback); the .ipynb path is flagged"),
-    Case("huge_cell", "out of memory or suspicious", "any", "a 12 MB answer cell: the grader checks it within limits "
-         "and flags it instead of scanning it; the kernel runs out of memory compiling it, or (with memory to spare) "
-         "runs it, flagged for review"),
+    Case("huge_cell", "out of memory or suspicious or timed out", "any", "a 12 MB answer cell: the grader checks it "
+         "within limits and flags it instead of scanning it; the kernel runs out of memory compiling it, or (with memory "
+         "to spare) runs it, flagged for review, or (on a busy machine) passes the time limit while compiling it"),
 ]
 BY_NAME = {c.name: c for c in CASES}
 
@@ -223,7 +223,7 @@ for _i in range(20):
 '''
 
 ANSWER_CELLS = ("softmax", "scaled_dot_product_attention", "cat_answers", "self_attention", "positional_encoding",
-                "argmax_attention", "extraction_matrix", "weight_on_a", "causal_mask", "attention_flops", "concept_answers")
+                "argmax_attention", "extraction_matrix", "weight_on_a", "causal_mask", "attention_multiply_adds", "concept_answers")
 
 
 def build(name: str, release, master, probe: dict) -> dict[str, bytes]:
@@ -237,7 +237,7 @@ def build(name: str, release, master, probe: dict) -> dict[str, bytes]:
     elif name == "memory_bomb":
         _append(nb, "causal_mask", "_bomb = bytearray(8 * 2**30)")
     elif name == "fork_bomb":
-        _append(nb, "attention_flops", (
+        _append(nb, "attention_multiply_adds", (
             "import os, time\n_children = 0\nwhile _children < 100000:\n    try:\n        pid = os.fork()\n"
             "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(120)\n        os._exit(0)\n    _children += 1\n"
             "print('forked', _children)"))
@@ -246,7 +246,7 @@ def build(name: str, release, master, probe: dict) -> dict[str, bytes]:
     elif name == "sys_exit":
         _append(nb, "causal_mask", "import sys\nsys.exit(0)")
     elif name == "huge_output":
-        _append(nb, "attention_flops", "print('x' * 5_000_000)\nfor _i in range(20000):\n    print(_i)")
+        _append(nb, "attention_multiply_adds", "print('x' * 5_000_000)\nfor _i in range(20000):\n    print(_i)")
     elif name == "stderr_output":
         cell = _cell(nb, "softmax")
         cell.source = "import sys\n" + cell.source.replace(
@@ -285,16 +285,16 @@ def build(name: str, release, master, probe: dict) -> dict[str, bytes]:
     elif name == "wrong_name":
         files_name = "Self_Attention (1).ipynb"
     elif name == "reads_others":
-        _append(nb, "attention_flops", PROBE.format(**probe) + SAVE)
+        _append(nb, "attention_multiply_adds", PROBE.format(**probe) + SAVE)
     elif name == "network":
-        _append(nb, "attention_flops", PROBE.format(**probe) + NET.format(**probe) + SAVE)
+        _append(nb, "attention_multiply_adds", PROBE.format(**probe) + NET.format(**probe) + SAVE)
     elif name == "links_out":
         root = probe["root"]
-        _append(nb, "attention_flops", LINKS.format(
+        _append(nb, "attention_multiply_adds", LINKS.format(
             root=root, canary=f"{root}/canary.txt", other=f"{root}/submitted/correct/{ASSIGNMENT_FOLDER}/{NOTEBOOK}",
             master=f"{root}/course/{ASSIGNMENT_FOLDER}/{NOTEBOOK}"))
     elif name == "html_payload":
-        _append(nb, "attention_flops", HTML_OUTPUTS)
+        _append(nb, "attention_multiply_adds", HTML_OUTPUTS)
         _cell(nb, "juventus_discussion").source = HTML_ANSWER
         raw = nbformat.v4.new_raw_cell(f"<script>{SCRIPT}</script>")
         raw.metadata = {"format": "text/html", "raw_mimetype": "text/html"}
@@ -322,13 +322,13 @@ def build(name: str, release, master, probe: dict) -> dict[str, bytes]:
         for gid in ANSWER_CELLS:
             _append(nb, gid, "import time\ntime.sleep(19)")
     elif name == "tmp_filler":
-        _append(nb, "attention_flops", TMP_FILLER)
+        _append(nb, "attention_multiply_adds", TMP_FILLER)
     elif name == "many_files":
         _append(nb, "concept_answers", MANY_FILES)
     elif name == "image_flood":
-        _append(nb, "attention_flops", IMAGE_FLOOD)
+        _append(nb, "attention_multiply_adds", IMAGE_FLOOD)
     elif name == "bad_ipynb_left":
-        _append(nb, "attention_flops", "with open('broken.ipynb', 'w') as _f:\n    _f.write('{not json')")
+        _append(nb, "attention_multiply_adds", "with open('broken.ipynb', 'w') as _f:\n    _f.write('{not json')")
     elif name == "huge_cell":
         _append(nb, "softmax", "# " + "x" * 12_000_000)
     else:

@@ -377,17 +377,17 @@ def causal_mask_float(n):
 # ---- multiply-adds -------------------------------------------------------
 
 
-def flops_without_weighted_sum(n, h):
+def multiply_adds_without_weighted_sum(n, h):
     """Forgets the weighted sum of the values."""
     return 3 * n * h * h + n * n * h
 
 
-def flops_scores_only(n, h):
+def multiply_adds_scores_only(n, h):
     """Counts only the n x n score matrix."""
     return n * n * h
 
 
-def flops_with_output_projection(n, h):
+def multiply_adds_with_output_projection(n, h):
     """Adds an output projection that this single-head layer does not have."""
     return 4 * n * h * h + 2 * n * n * h
 
@@ -444,9 +444,9 @@ CASES = [
     Wrong("causal_mask", causal_mask_no_diagonal, pitfall=True),
     Wrong("causal_mask", causal_mask_inverted, pitfall=True),
     Wrong("causal_mask", causal_mask_float, pitfall=True),
-    Wrong("attention_flops", flops_without_weighted_sum, pitfall=True),
-    Wrong("attention_flops", flops_scores_only, pitfall=True),
-    Wrong("attention_flops", flops_with_output_projection, pitfall=True),
+    Wrong("attention_multiply_adds", multiply_adds_without_weighted_sum, pitfall=True),
+    Wrong("attention_multiply_adds", multiply_adds_scores_only, pitfall=True),
+    Wrong("attention_multiply_adds", multiply_adds_with_output_projection, pitfall=True),
     # numbers the student types in
     Wrong("cat_weights", np.array([0.1, 0.2, 0.2, 0.2, 0.1, 0.2]), ("test_cat_answers",), "weights that do not follow the table",
           pitfall=True),

@@ -148,7 +148,7 @@ def _write_course(tmp: Path, job: Job, notebooks: dict[str, str], limits: Limits
         memory_mb=limits.memory_mb, tmp_mb=limits.tmp_mb, nproc=limits.nproc, sandbox=limits.sandbox,
         env={
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "NBGRADER_EXECUTION": "autograde",
-            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2",
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         },
     )
