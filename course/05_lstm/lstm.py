@@ -583,6 +583,7 @@ for kind, label, colour in (("rnn", "plain RNN (tanh)", "tab:blue"), ("lstm", "L
     ax.plot(centres, recall[kind].mean(axis=0), "-", color=colour, label=f"{label} (line: mean of {len(memory_seeds)} seeds)")
 ax.axhline(1 / N_KEYS, color="gray", linestyle="--", label="guessing (25 %)")
 ax.set_xticks(centres, [f"{lo}-{hi}" for lo, hi in DELAY_BINS])
+ax.set_yticks(np.linspace(0, 1, 6))  # the space above 1 is for the legend
 ax.set(xlabel="delay d (steps between the key and the question)", ylabel="recall accuracy", ylim=(0, 1.4),
        title="Trained on the same stream: which keys can each network recall?")
 ax.legend(loc="upper center", fontsize=8)

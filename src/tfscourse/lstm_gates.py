@@ -286,6 +286,9 @@ class GatePicture:
     def _repr_png_(self):
         return self.png or None
 
+    def __repr__(self) -> str:
+        return f"<picture of an LSTM's gates over {len(self.tokens)} characters>"
+
 
 def show_gates(encode: Callable, weights: Sequence, **kwargs) -> GateExplorer | GatePicture:
     """Display a ``GateExplorer`` and return it (a ``GatePicture`` only while nbgrader runs)."""
