@@ -972,7 +972,8 @@ for temperature in (0, 0.5, 1.0, 1.5):
 # depends on the training run; a short run (as under autograding) finds weaker ones.
 #
 # The explorer below then reads a text you type (at most 80 characters). The first dropdown picks a gate or
-# a state; the heatmap shows those four units first, then the units whose value changes most over your text
+# a state; the heatmap shows those units first (four, or fewer when one unit
+# tracks two properties), then the units whose value changes most over your text
 # (one column per character). Below it, your text is printed with each character on a background coloured
 # by one unit (the second dropdown; it starts with the unit that tracks its property best). Type text with
 # long lines, brackets and quotes and check whether the unit really follows its property, and look among the
