@@ -8,7 +8,16 @@ import torch
 
 from tfscourse.char_lstm import CharLMConfig, CharLSTM, CharVocab, random_windows
 from tfscourse.lstm_diagram import format_vector, lstm_cell_figure
-from tfscourse.lstm_gates import GATES, GateExplorer, gate_activations, most_variable_units
+from tfscourse.lstm_gates import (
+    GATES,
+    GateExplorer,
+    GatePicture,
+    gate_activations,
+    most_variable_units,
+    show_gates,
+    text_features,
+    units_that_track,
+)
 from tfscourse.widgets import figure_png
 
 PNG_MAGIC = b"\x89PNG"
@@ -84,6 +93,59 @@ def test_gate_explorer_redraws_and_leaves_a_png():
     assert explorer.unit.value == first_unit and first_unit != other_unit
     explorer.unit.value = other_unit  # colour the text by another unit
     assert bytes(explorer.image.value) != shown and bytes(explorer.image.value).startswith(PNG_MAGIC)
+
+
+def _toy_explorer_inputs():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(4, 6).double()
+    vocab = CharVocab.from_text("abc def")
+    table = np.random.default_rng(1).normal(size=(len(vocab), 4))
+
+    def encode(text):
+        ids = vocab.encode(text)
+        return table[ids].reshape(len(ids), 4), [vocab.chars[i] for i in ids]
+
+    return encode, _torch_weights(lstm)
+
+
+def test_marked_units_are_offered_and_chosen_first():
+    encode, weights = _toy_explorer_inputs()
+    explorer = GateExplorer(encode, weights, sigmoid=_torch_sigmoid, cell=_torch_cell, text="abc fed",
+                            gate="cell state c", marked={4: "inside a word (r = +0.50)"})
+    labels = [label for label, _ in explorer.unit.options]
+    assert explorer.unit.value == 4 and labels[0] == "unit 4: inside a word (r = +0.50)"
+    assert [u for _, u in explorer.unit.options].count(4) == 1 and len(labels) == 6
+
+
+def test_show_gates_is_a_picture_while_grading(monkeypatch):
+    encode, weights = _toy_explorer_inputs()
+    monkeypatch.setenv("TFSCOURSE_WIDGETS", "picture")
+    monkeypatch.setattr("IPython.display.display", lambda *objects: None)
+    shown = show_gates(encode, weights, sigmoid=_torch_sigmoid, cell=_torch_cell, text="abc", marked={2: "x"})
+    assert isinstance(shown, GatePicture) and shown._repr_png_().startswith(PNG_MAGIC)
+    assert GatePicture(encode, weights, sigmoid=_torch_sigmoid, cell=_torch_cell, text="zzz")._repr_png_() is None
+    monkeypatch.setenv("TFSCOURSE_WIDGETS", "live")
+    assert isinstance(show_gates(encode, weights, sigmoid=_torch_sigmoid, cell=_torch_cell, text="abc"), GateExplorer)
+
+
+def test_text_features_follow_lines_brackets_quotes_and_words():
+    f = text_features('ab (c)\n"d e"')
+    assert f["position in the line"].tolist() == [1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5]
+    assert f["inside brackets"].tolist() == [0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert f["inside quotes"].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0]
+    assert f["inside a word"].tolist() == [1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0]
+
+
+def test_units_that_track_find_the_correlated_unit_and_its_sign():
+    rng = np.random.default_rng(0)
+    feature = np.tile([0.0, 0.0, 1.0, 1.0, 1.0], 8)  # (40,)
+    activations = rng.normal(size=(40, 5)) * 0.1
+    activations[:, 3] -= 2 * feature  # unit 3 follows the feature, with the opposite sign
+    activations[:, 1] = 0.7  # a unit that never changes: r = 0, not nan
+    found = units_that_track(activations, {"f": feature, "constant": np.ones(40)})
+    unit, r = found["f"]
+    assert unit == 3 and r < -0.95
+    assert found["constant"][1] == 0.0
 
 
 def test_units_offered_are_the_most_variable_first():

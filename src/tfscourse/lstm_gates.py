@@ -13,7 +13,15 @@ each character coloured by one chosen unit, so a unit that tracks something
 (inside a string, indentation, the end of a line) shows itself. It draws a
 matplotlib picture into an ``ipywidgets.Image`` and also puts a static PNG of
 the current picture in its display data, so feedback HTML and non-interactive
-viewers still show something.
+viewers still show something. While nbgrader runs the notebook (see
+``tfscourse.widgets.live_widgets``) ``show_gates`` shows only that picture
+(a ``GatePicture``): no widget, no comm traffic.
+
+``text_features`` and ``units_that_track`` find, over a longer text, the unit
+whose activation follows a simple property of the text most closely (the
+position in the line, being inside brackets, quotes or a word); the explorer
+offers those units first, so the student starts from a unit that tracks
+something instead of searching 128 of them.
 
 Example:
     >>> import numpy as np
@@ -36,7 +44,7 @@ import matplotlib.patches
 import numpy as np
 from matplotlib.figure import Figure
 
-from tfscourse.widgets import figure_png
+from tfscourse.widgets import figure_png, live_widgets
 
 GATES = ("input gate i", "forget gate f", "candidate g", "output gate o", "cell state c", "hidden state h")
 SQUASHED_01 = {"input gate i", "forget gate f", "output gate o"}  # values in (0, 1)
@@ -86,6 +94,45 @@ def most_variable_units(activations: np.ndarray, count: int = UNITS_SHOWN) -> li
     return [int(u) for u in order[:count]]
 
 
+def text_features(text: str) -> dict[str, np.ndarray]:
+    """Simple properties of ``text`` after each character, as float arrays (T,).
+
+    "position in the line": characters since the last newline (0 right after it);
+    "inside brackets": 1 while more (, [ or { than closing ones have been read on the text so far;
+    "inside quotes": 1 between an opening and a closing quote character (' or ", toggled; reset at a newline);
+    "inside a word": 1 on letters and digits.
+    """
+    column, depth, quoted = 0, 0, False
+    rows = []
+    for ch in text:
+        column = 0 if ch == "\n" else column + 1
+        depth = depth + 1 if ch in "([{" else max(0, depth - 1) if ch in ")]}" else depth
+        quoted = False if ch == "\n" else (not quoted) if ch in "\"'" else quoted
+        rows.append((column, depth > 0, quoted, ch.isalnum()))
+    values = np.array(rows, dtype=float).reshape(len(rows), 4)
+    names = ("position in the line", "inside brackets", "inside quotes", "inside a word")
+    return {name: values[:, k] for k, name in enumerate(names)}
+
+
+def units_that_track(activations: np.ndarray, features: dict[str, np.ndarray]) -> dict[str, tuple[int, float]]:
+    """For each feature, the unit whose activation correlates most with it: {name: (unit, r)}.
+
+    activations: (T, H); features: {name: (T,)}. r is Pearson's correlation over the T steps
+    (0 for a unit or a feature that never changes).
+    """
+    A = np.asarray(activations, dtype=float)
+    A = A - A.mean(axis=0)
+    a_norm = np.sqrt((A * A).sum(axis=0))  # (H,)
+    found = {}
+    for name, values in features.items():
+        f = np.asarray(values, dtype=float) - np.mean(values)
+        denominator = a_norm * np.sqrt(float(f @ f))
+        r = np.divide(f @ A, denominator, out=np.zeros(A.shape[1]), where=denominator > 0)  # (H,)
+        unit = int(np.argmax(np.abs(r)))
+        found[name] = (unit, float(r[unit]))
+    return found
+
+
 def _colour_scale(name: str, activations: np.ndarray) -> dict:
     """imshow/colour arguments: viridis on (0, 1) for the gates, a diverging map around 0 otherwise."""
     if name in SQUASHED_01:
@@ -116,29 +163,37 @@ def _highlighted_text(ax, values: np.ndarray, tokens: Sequence[str], scale: dict
 
 
 def gate_figure(activations: np.ndarray, tokens: Sequence[str], name: str, title: str = "",
-                unit: int | None = None) -> Figure:
+                unit: int | None = None, marked: Sequence[int] = ()) -> Figure:
     """The most variable units of one gate over time, and the text highlighted by one unit.
 
-    activations: (T, H). Top: a heatmap of the UNITS_SHOWN most variable units (rows,
-    most variable first) by time step (the characters). Bottom: the text itself, each
-    character coloured by ``unit``'s activation (default: the most variable unit).
+    activations: (T, H). Top: a heatmap of the ``marked`` units, then the most variable
+    units (rows, UNITS_SHOWN in all) by time step (the characters). Bottom: the text itself,
+    each character coloured by ``unit``'s activation (default: the first row).
     """
     T, H = activations.shape
-    units = most_variable_units(activations)
+    marked = [int(u) for u in marked if 0 <= int(u) < H]
+    units = (marked + [u for u in most_variable_units(activations, H) if u not in marked])[:max(UNITS_SHOWN, len(marked))]
     unit = units[0] if unit is None else unit
-    scale = _colour_scale(name, activations)
+    shown = activations[:, units]  # (T, units)
+    label = name
+    if name not in SQUASHED_01:  # unbounded (c) or small-ranged units: each row on its own scale, else the widest hides the rest
+        shown = shown / np.maximum(np.abs(shown).max(axis=0), 1e-12)
+        label = f"{name} / the unit's largest |value|"
+    scale = _colour_scale(name, shown)
     lines = "".join(tokens).count("\n") + 1
     fig = Figure(figsize=(min(14.0, max(6.0, 0.2 * T + 2.5)), 2.6 + 0.22 * len(units) + 0.35 * lines),
                  layout="constrained")
     top, bottom = fig.subplots(2, 1, height_ratios=[0.22 * len(units) + 0.8, 0.35 * lines + 0.3])
-    image = top.imshow(activations[:, units].T, aspect="auto", interpolation="nearest", **scale)  # (units, T)
+    image = top.imshow(shown.T, aspect="auto", interpolation="nearest", **scale)  # (units, T)
     top.set_xticks(range(T), [_show_char(t) for t in tokens], fontsize=8)
     top.set_yticks(range(len(units)), [f"unit {u}" for u in units], fontsize=8)
     top.set_xlabel("time step (input character)")
-    top.set_title((title or name) + f": the {len(units)} of {H} units that change most")
-    fig.colorbar(image, ax=top, label=name)
-    _highlighted_text(bottom, activations[:, unit], tokens, scale)
-    bottom.set_title(f"the text coloured by unit {unit}", fontsize=10)
+    what = f"units {', '.join(map(str, marked))}, then those that change most" if marked else "the units that change most"
+    top.set_title((title or name) + f": {len(units)} of {H} units ({what})")
+    fig.colorbar(image, ax=top, label=label)
+    _highlighted_text(bottom, activations[:, unit], tokens, _colour_scale(name, activations[:, unit]))
+    low, high = float(activations[:, unit].min()), float(activations[:, unit].max())
+    bottom.set_title(f"the text coloured by unit {unit} (from {low:.2f} to {high:.2f} over this text)", fontsize=10)
     return fig
 
 
@@ -146,12 +201,15 @@ class GateExplorer(widgets.VBox):
     """A text box, a gate dropdown and a unit dropdown over the picture of that gate (``gate_figure``).
 
     encode(text) -> (X (T, D), tokens) turns the typed text into LSTM inputs;
-    weights = (W_ih, W_hh, b_ih, b_hh) in torch's layout.
+    weights = (W_ih, W_hh, b_ih, b_hh) in torch's layout. ``marked`` = {unit: description}
+    (e.g. from ``units_that_track``) are offered first, and the first of them is chosen.
     """
 
     def __init__(self, encode: Callable, weights: Sequence, *, sigmoid: Callable,
-                 cell: Callable, text: str = "def f(x):\n    return x", gate: str = "forget gate f"):
+                 cell: Callable, text: str = "def f(x):\n    return x", gate: str = "forget gate f",
+                 marked: dict[int, str] | None = None):
         self.encode, self.weights = encode, tuple(weights)
+        self.marked = {int(u): str(d) for u, d in (marked or {}).items()}
         self.sigmoid, self.cell = sigmoid, cell
         self.text = widgets.Text(value=text, description="text", continuous_update=False,
                                  layout=widgets.Layout(width="90%"))
@@ -183,8 +241,10 @@ class GateExplorer(widgets.VBox):
     def choose_units(self) -> None:
         """Offer the chosen gate's most variable units (most variable first), then redraw."""
         if self.activations:
-            units = most_variable_units(self.activations[self.dropdown.value])
-            options = [(f"unit {u}" + (" (changes most)" if k == 0 else ""), u) for k, u in enumerate(units)]
+            variable = [u for u in most_variable_units(self.activations[self.dropdown.value]) if u not in self.marked]
+            options = [(f"unit {u}: {d}", u) for u, d in self.marked.items()]
+            options += [(f"unit {u}" + (" (changes most)" if k == 0 else ""), u) for k, u in enumerate(variable)]
+            units = [u for _, u in options]
             if list(self.unit.options) != options:
                 self._choosing = True  # one redraw below, not one per trait change
                 self.unit.options = options
@@ -197,7 +257,8 @@ class GateExplorer(widgets.VBox):
             self.image.value = b""
             return
         name = self.dropdown.value
-        fig = gate_figure(self.activations[name], self.tokens, name, f"{name} while reading the text", unit=self.unit.value)
+        fig = gate_figure(self.activations[name], self.tokens, name, f"{name} while reading the text",
+                          unit=self.unit.value, marked=list(self.marked))
         self.image.value = figure_png(fig)
 
     def _repr_mimebundle_(self, **kwargs):
@@ -207,10 +268,32 @@ class GateExplorer(widgets.VBox):
         return bundle
 
 
-def show_gates(encode: Callable, weights: Sequence, **kwargs) -> GateExplorer:
-    """Display a ``GateExplorer`` and return it."""
+class GatePicture:
+    """The explorer's first picture without a widget: what ``show_gates`` shows while nbgrader runs."""
+
+    def __init__(self, encode: Callable, weights: Sequence, *, sigmoid: Callable, cell: Callable,
+                 text: str = "def f(x):\n    return x", gate: str = "forget gate f", marked: dict[int, str] | None = None):
+        X, tokens = encode(text[:MAX_CHARS])
+        self.tokens = list(tokens)
+        self.png = b""
+        if self.tokens:
+            acts = gate_activations(np.asarray(X, dtype=float), *weights, sigmoid=sigmoid, cell=cell)
+            marked = [int(u) for u in (marked or {})]
+            fig = gate_figure(acts[gate], self.tokens, gate, f"{gate} while reading the text",
+                              unit=marked[0] if marked else None, marked=marked)
+            self.png = figure_png(fig)
+
+    def _repr_png_(self):
+        return self.png or None
+
+    def __repr__(self) -> str:
+        return f"<picture of an LSTM's gates over {len(self.tokens)} characters>"
+
+
+def show_gates(encode: Callable, weights: Sequence, **kwargs) -> GateExplorer | GatePicture:
+    """Display a ``GateExplorer`` and return it (a ``GatePicture`` only while nbgrader runs)."""
     from IPython.display import display
 
-    explorer = GateExplorer(encode, weights, **kwargs)
+    explorer = GateExplorer(encode, weights, **kwargs) if live_widgets() else GatePicture(encode, weights, **kwargs)
     display(explorer)
     return explorer
