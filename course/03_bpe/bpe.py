@@ -10,9 +10,9 @@
 # 3. build a GPT-2 style **byte-level** tokenizer (bytes as the base vocabulary, a regular-expression
 #    pre-tokenizer) for which `decode(encode(s)) == s` holds for every Unicode string;
 # 4. make BPE training fast by updating only the pair counts a merge touches, and measure the speed-up;
-# 5. give a tokenizer special tokens such as GPT-2's `<|endoftext|>`, which are never split or merged;
-# 6. compare your tokenizer with the Hugging Face `tokenizers` library and answer the tokenizer
-#    questions of the quiz.
+# 5. compare your tokenizer with the Hugging Face `tokenizers` library;
+# 6. give a tokenizer special tokens such as GPT-2's `<|endoftext|>`, which are never split or merged,
+#    and answer the tokenizer questions of the quiz.
 #
 # **How to work.** Fill in every cell that says `raise NotImplementedError()` and every answer cell
 # marked *YOUR ANSWER HERE*. Run the test cell under each answer: it checks small examples and tells you
