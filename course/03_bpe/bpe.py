@@ -10,8 +10,9 @@
 # 3. build a GPT-2 style **byte-level** tokenizer (bytes as the base vocabulary, a regular-expression
 #    pre-tokenizer) for which `decode(encode(s)) == s` holds for every Unicode string;
 # 4. make BPE training fast by updating only the pair counts a merge touches, and measure the speed-up;
-# 5. compare your tokenizer with the Hugging Face `tokenizers` library and answer the tokenizer
-#    questions of the quiz.
+# 5. compare your tokenizer with the Hugging Face `tokenizers` library;
+# 6. give a tokenizer special tokens such as GPT-2's `<|endoftext|>`, which are never split or merged,
+#    and answer the tokenizer questions of the quiz.
 #
 # **How to work.** Fill in every cell that says `raise NotImplementedError()` and every answer cell
 # marked *YOUR ANSWER HERE*. Run the test cell under each answer: it checks small examples and tells you
@@ -141,15 +142,6 @@ assert dict(got) == {("a", "b"): 6, ("b", "a"): 3, ("b", "</w>"): 3}, (
 ### BEGIN HIDDEN TESTS
 import random
 
-
-def _ref_pair_counts(vocab):
-    out = {}
-    for word, freq in vocab.items():
-        for i in range(len(word) - 1):
-            out[(word[i], word[i + 1])] = out.get((word[i], word[i + 1]), 0) + freq
-    return out
-
-
 _rng = random.Random(5)
 _vocabs = [{}, {("a",): 7}, {("a", "a", "a", "a"): 3}, {("ab", "ab", "</w>"): 2, ("a", "b", "a", "b", "</w>"): 5}]
 for _ in range(6):
@@ -161,7 +153,7 @@ for _ in range(6):
 for _v in _vocabs:
     _copy = dict(_v)
     _got = pair_counts(_copy)
-    _want = _ref_pair_counts(_v)
+    _want = _bpe_ref_pair_counts(_v)
     assert isinstance(_got, dict) and dict(_got) == _want, f"wrong pair counts for {list(_v.items())[:3]}..."
     assert _copy == _v, "pair_counts must not change its input"
 ### END HIDDEN TESTS
@@ -228,22 +220,6 @@ assert not call["inputs_changed"], "merge_pair must build a new dict and leave i
 ### BEGIN HIDDEN TESTS
 import random
 
-
-def _ref_merge(vocab, pair, new):
-    out = {}
-    for word, freq in vocab.items():
-        syms, i = [], 0
-        while i < len(word):
-            if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
-                syms.append(new)
-                i += 2
-            else:
-                syms.append(word[i])
-                i += 1
-        out[tuple(syms)] = out.get(tuple(syms), 0) + freq
-    return out
-
-
 _cases = [
     ({("a", "bc", "</w>"): 3, ("a", "b", "c", "</w>"): 1}, ("a", "b"), "ab"),
     ({("a", "a", "a", "a", "a"): 2, ("b", "a", "a"): 1}, ("a", "a"), "aa"),
@@ -261,7 +237,7 @@ for _ in range(6):
 for _v, _pair, _new in _cases:
     _call = call_and_inputs(merge_pair, dict(_v), _pair, _new)
     _got = _call["result"]
-    _want = _ref_merge(_v, _pair, _new)
+    _want = _bpe_ref_merge_word(_v, _pair, _new)
     assert isinstance(_got, dict) and dict(_got) == _want, f"merging {_pair} -> {_new!r} in {list(_v)[:3]}... is wrong"
     assert _call["inputs_changed"] is False, "merge_pair must return a new dict and leave its input unchanged"
 ### END HIDDEN TESTS
@@ -365,77 +341,13 @@ else:
     got = learn_bpe("ab cd")
     assert got == [], f"no pair occurs more than once in 'ab cd', so there is nothing to learn; got {got}"
 ### BEGIN HIDDEN TESTS
-def _ref_learn(text, eow):
-    vocab = {}
-    for w in text.split():
-        key = tuple(w) + (eow,)
-        vocab[key] = vocab.get(key, 0) + 1
-    merges = []
-    while True:
-        counts = {}
-        for word, f in vocab.items():
-            for i in range(len(word) - 1):
-                counts[(word[i], word[i + 1])] = counts.get((word[i], word[i + 1]), 0) + f
-        if not counts:
-            return merges
-        best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        if counts[best] < 2:
-            return merges
-        new = best[0] + best[1]
-        merges.append((best, new))
-        nv = {}
-        for word, f in vocab.items():
-            syms, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
-                    syms.append(new)
-                    i += 2
-                else:
-                    syms.append(word[i])
-                    i += 1
-            nv[tuple(syms)] = nv.get(tuple(syms), 0) + f
-        vocab = nv
-
-
-def _ref_learn_with_yours(text, eow):
-    """The reference loop built on the student's word_frequencies, pair_counts and merge_pair (called in the kernel)."""
-    vocab = {}
-    for w, f in dict(word_frequencies(text)).items():
-        vocab[tuple(w) + (eow,)] = vocab.get(tuple(w) + (eow,), 0) + f
-    merges = []
-    while len(merges) < 500:
-        counts = dict(pair_counts(vocab))
-        if not counts:
-            return merges
-        best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        if counts[best] < 2:
-            return merges
-        merges.append((best, best[0] + best[1]))
-        vocab = dict(merge_pair(vocab, best, best[0] + best[1]))
-    return merges
-
-
-
-
-def _check(text, eow, what):
-    """learn_bpe(text) must match the reference, or the reference built on the student's own helpers."""
-    got = learn_bpe(text, end_of_word=eow) if eow != "</w>" else learn_bpe(text)
-    ok = isinstance(got, list) and [tuple(m) for m in got] == _ref_learn(text, eow)
-    if not ok and isinstance(got, list):
-        try:
-            ok = [tuple(m) for m in got] == _ref_learn_with_yours(text, eow)
-        except Exception:  # the student's helpers crash: only the reference counts
-            ok = False
-    assert ok, what
-
-
-_check("abbc abb abc abb", "</w>", "the toy trace must be ab, abb, abb</w>, c</w> (tie at step 3 goes to the smaller pair)")
-_check("ab ab", "</w>", "wrong merges for 'ab ab'")
-_check("", "</w>", "an empty text has no merges")
-_check("a b c", "</w>", "no pair occurs twice: no merges")
-_check("ab ab", "#", "use the given end_of_word")
-_check("aaaa aaaa", "</w>", "wrong merges for 'aaaa aaaa' (a pair that occurs twice in a word counts twice)")
-_check("ab ab ab cd cd ce", "</w>", "wrong merges for 'ab ab ab cd cd ce'")
+_bpe_check_learn("abbc abb abc abb", "</w>", "the toy trace must be ab, abb, abb</w>, c</w> (tie at step 3 goes to the smaller pair)")
+_bpe_check_learn("ab ab", "</w>", "wrong merges for 'ab ab'")
+_bpe_check_learn("", "</w>", "an empty text has no merges")
+_bpe_check_learn("a b c", "</w>", "no pair occurs twice: no merges")
+_bpe_check_learn("ab ab", "#", "use the given end_of_word")
+_bpe_check_learn("aaaa aaaa", "</w>", "wrong merges for 'aaaa aaaa' (a pair that occurs twice in a word counts twice)")
+_bpe_check_learn("ab ab ab cd cd ce", "</w>", "wrong merges for 'ab ab ab cd cd ce'")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_learn_bpe_corpora", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
@@ -461,71 +373,6 @@ else:
 ### BEGIN HIDDEN TESTS
 import random
 
-
-def _ref_learn(text, eow):
-    vocab = {}
-    for w in text.split():
-        key = tuple(w) + (eow,)
-        vocab[key] = vocab.get(key, 0) + 1
-    merges = []
-    while True:
-        counts = {}
-        for word, f in vocab.items():
-            for i in range(len(word) - 1):
-                counts[(word[i], word[i + 1])] = counts.get((word[i], word[i + 1]), 0) + f
-        if not counts:
-            return merges
-        best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        if counts[best] < 2:
-            return merges
-        new = best[0] + best[1]
-        merges.append((best, new))
-        nv = {}
-        for word, f in vocab.items():
-            syms, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
-                    syms.append(new)
-                    i += 2
-                else:
-                    syms.append(word[i])
-                    i += 1
-            nv[tuple(syms)] = nv.get(tuple(syms), 0) + f
-        vocab = nv
-
-
-def _ref_learn_with_yours(text, eow):
-    """The reference loop built on the student's word_frequencies, pair_counts and merge_pair (called in the kernel)."""
-    vocab = {}
-    for w, f in dict(word_frequencies(text)).items():
-        vocab[tuple(w) + (eow,)] = vocab.get(tuple(w) + (eow,), 0) + f
-    merges = []
-    while len(merges) < 500:
-        counts = dict(pair_counts(vocab))
-        if not counts:
-            return merges
-        best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        if counts[best] < 2:
-            return merges
-        merges.append((best, best[0] + best[1]))
-        vocab = dict(merge_pair(vocab, best, best[0] + best[1]))
-    return merges
-
-
-
-
-def _check(text, eow, what):
-    """learn_bpe(text) must match the reference, or the reference built on the student's own helpers."""
-    got = learn_bpe(text, end_of_word=eow) if eow != "</w>" else learn_bpe(text)
-    ok = isinstance(got, list) and [tuple(m) for m in got] == _ref_learn(text, eow)
-    if not ok and isinstance(got, list):
-        try:
-            ok = [tuple(m) for m in got] == _ref_learn_with_yours(text, eow)
-        except Exception:  # the student's helpers crash: only the reference counts
-            ok = False
-    assert ok, what
-
-
 # A learn_bpe that is right in itself passes, even when it inherits a bug of the student's own helpers
 # (that bug costs the points of the helper's test, not these).
 _rng = random.Random(11)
@@ -533,7 +380,7 @@ for _trial in range(8):
     _letters = "abcd"[: _rng.randint(2, 4)]
     _pool = ["".join(_rng.choice(_letters) for _ in range(_rng.randint(1, 6))) for _ in range(_rng.randint(3, 25))]
     _text = " ".join(_rng.choice(_pool) for _ in range(_rng.randint(5, 120)))
-    _check(_text, "</w>", f"wrong merges for the corpus {_text[:50]!r}...")
+    _bpe_check_learn(_text, "</w>", f"wrong merges for the corpus {_text[:50]!r}...")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "trace_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -614,21 +461,6 @@ else:
 import random
 
 
-def _ref_encode(word, merges, eow):
-    syms = list(word) + [eow]
-    for pair, new in merges:
-        out, i = [], 0
-        while i < len(syms):
-            if i + 1 < len(syms) and (syms[i], syms[i + 1]) == pair:
-                out.append(new)
-                i += 2
-            else:
-                out.append(syms[i])
-                i += 1
-        syms = out
-    return syms
-
-
 def _ref_encode_with_yours(word, merges, eow):
     """The reference with the student's merge_pair (called in the kernel) doing each merge."""
     symbols = {tuple(word) + (eow,): 1}
@@ -640,7 +472,7 @@ def _ref_encode_with_yours(word, merges, eow):
 def _check(word, merges, eow, what):
     got = bpe_encode_word(word, list(merges), end_of_word=eow) if eow != "</w>" else bpe_encode_word(word, list(merges))
     got = list(got) if isinstance(got, (list, tuple)) else got
-    ok = isinstance(got, list) and got == _ref_encode(word, merges, eow)
+    ok = isinstance(got, list) and got == _bpe_ref_encode_word(word, merges, eow)
     if not ok and isinstance(got, list):
         try:
             ok = got == _ref_encode_with_yours(word, merges, eow)
@@ -915,45 +747,8 @@ assert got == {(120, 121): 256, (32, 97): 257, (32, 256): 258, (257, 98): 259}, 
     f"{{(120, 121): 256, (32, 97): 257, (32, 256): 258, (257, 98): 259}}, got {got}")
 ### BEGIN HIDDEN TESTS
 import random
-import re
 
 from tfscourse.corpora import reference_text
-
-_pattern = re.compile(r"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:_|[^\s\w])+|\s+(?!\S)|\s+""")
-
-
-def _ref_merge_ids(ids, pair, new):
-    out, i, n = [], 0, len(ids)
-    while i < n:
-        if i + 1 < n and ids[i] == pair[0] and ids[i + 1] == pair[1]:
-            out.append(new)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-
-
-def _ref_train(text, vocab_size):
-    counts = {}
-    for chunk in _pattern.findall(text):
-        counts[chunk.encode("utf-8")] = counts.get(chunk.encode("utf-8"), 0) + 1
-    words, freqs = [list(c) for c in counts], list(counts.values())
-    merges = []
-    while 256 + len(merges) < vocab_size:
-        stats = {}
-        for ids, f in zip(words, freqs):
-            for p in zip(ids, ids[1:]):
-                stats[p] = stats.get(p, 0) + f
-        if not stats:
-            break
-        best = sorted(stats.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        if stats[best] < 2:
-            break
-        merges.append(best)
-        words = [_ref_merge_ids(ids, best, 255 + len(merges)) for ids in words]
-    return merges
-
 
 _rng = random.Random(41)
 _pieces = ["the", "cat", "at", "a", "é", "日本", "🙂", "'s", "123", "x_y", "naïve", "..", "aa", "ab"]
@@ -964,7 +759,7 @@ for _ in range(5):
 for _text, _size in _corpora:
     _tok = ByteLevelBPE()
     _tok.train(_text, _size)
-    _want = _ref_train(_text, _size)
+    _want = _bpe_ref_train(_text, _size)
     _got = list(_tok.merges.items())  # one request: a snapshot of the student's dict
     _expected = [(p, 256 + k) for k, p in enumerate(_want)]
     _first_bad = next((k for k, (g, w) in enumerate(zip(_got, _expected)) if g != w), min(len(_got), len(_expected)))
@@ -985,15 +780,7 @@ _tok = ByteLevelBPE()
 _tok.train(_train, 256 + 200)
 _learned = dict(_tok.merges)  # one request: a snapshot of the student's merges
 assert all(type(p) is tuple and len(p) == 2 and type(i) is int for p, i in _learned.items()), "merges: (id, id) -> id"
-_n_ours = 0
-for _chunk in _pattern.findall(_held):
-    _ids = list(_chunk.encode("utf-8"))
-    while True:
-        _ranked = [(_learned[p], p) for p in zip(_ids, _ids[1:]) if p in _learned]
-        if not _ranked:
-            break
-        _ids = _ref_merge_ids(_ids, min(_ranked)[1], min(_ranked)[0])
-    _n_ours += len(_ids)
+_n_ours = len(_bpe_ref_encode(_held, _learned))
 _hf = Tokenizer(models.BPE())
 _hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
 _hf.train_from_iterator([_train], trainer=trainers.BpeTrainer(
@@ -1014,38 +801,7 @@ assert got == [97, 98, 99, 32, 97, 98, 99], (
     f"'abc abc' is cut into the chunks 'abc' and ' abc', so the pair (c, space) must not merge; got {got} "
     "(split the text with split_chunks first and encode each chunk on its own)")
 ### BEGIN HIDDEN TESTS
-import random
-import re
-
 from tfscourse.corpora import reference_text
-
-_pattern = re.compile(r"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:_|[^\s\w])+|\s+(?!\S)|\s+""")
-
-
-def _merge_ids(ids, pair, new):
-    out, i = [], 0
-    while i < len(ids):
-        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-            out.append(new)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-
-
-def _ref_encode(text, merges):
-    out = []
-    for chunk in _pattern.findall(text):
-        ids = list(chunk.encode("utf-8"))
-        while True:
-            ranked = [(merges[p], p) for p in zip(ids, ids[1:]) if p in merges]
-            if not ranked:
-                break
-            new, pair = min(ranked)
-            ids = _merge_ids(ids, pair, new)
-        out.extend(ids)
-    return out
 
 
 def _with_merges(pairs):
@@ -1059,24 +815,13 @@ _hand = [(98, 99), (97, 98), (97, 256), (32, 97), (258, 256), (97, 97), (101, 32
 _tok, _merges = _with_merges(_hand)
 for _text in ["abc", "aabcbc", "aaaa", " abc abcbc", "e a.\n", "bcabc abc", "", "é"]:
     _got = _tok.encode(_text)
-    assert type(_got) is list and _got == _ref_encode(_text, _merges), f"wrong ids for {_text!r} with merges {_hand}"
+    assert type(_got) is list and _got == _bpe_ref_encode(_text, _merges), f"wrong ids for {_text!r} with merges {_hand}"
 # merges learned from the corpus (by a reference trainer), then text that was not in it
-_counts = {}
-for _c in _pattern.findall(reference_text(30000)):
-    _counts[_c.encode("utf-8")] = _counts.get(_c.encode("utf-8"), 0) + 1
-_words, _freqs, _pairs = [list(c) for c in _counts], list(_counts.values()), []
-for _k in range(120):
-    _stats = {}
-    for _ids, _f in zip(_words, _freqs):
-        for _p in zip(_ids, _ids[1:]):
-            _stats[_p] = _stats.get(_p, 0) + _f
-    _best = sorted(_stats.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-    _pairs.append(_best)
-    _words = [_merge_ids(_ids, _best, 256 + _k) for _ids in _words]
+_pairs = _bpe_ref_train(reference_text(30000), 256 + 120)
 _tok, _merges = _with_merges(_pairs)
 _held_out = reference_text()[-4000:] + " naïve 日本語 🙂 it's 3.14159  \n\n end"
 _got = _tok.encode(_held_out)
-assert type(_got) is list and _got == _ref_encode(_held_out, _merges), "wrong ids for held-out text with 120 learned merges"
+assert type(_got) is list and _got == _bpe_ref_encode(_held_out, _merges), "wrong ids for held-out text with 120 learned merges"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "speed_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1188,6 +933,7 @@ for name, merges_done, seconds, bpt in rows:
     print(f"{name:<26}{merges_done:>8}{seconds:>16}{bpt:>15}")
 print(f"\nlearned tokens in common: {len(yours_tokens & hf_tokens)} of {len(yours_tokens)}")
 
+
 # %% [markdown] nbgrader={"grade": true, "grade_id": "hf_discussion", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
 # **Question.** Compare your tokenizer with the Hugging Face one: compression, training time, and what
 # could make their merges differ even though both follow "merge the most frequent pair".
@@ -1203,8 +949,251 @@ print(f"\nlearned tokens in common: {len(yours_tokens & hf_tokens)} of {len(your
 # rare characters (`\p{L}`, `\p{N}` vs `re`'s classes).
 # ### END SOLUTION
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "special_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 9 · Special tokens
+#
+# A language model is trained on one long stream of ids, cut into windows of fixed length, so one window
+# often holds the end of one document and the start of the next. Without a marker the model would learn
+# that a news article may continue with an unrelated recipe. GPT-2 puts the string `<|endoftext|>`
+# between documents and gives it an id of its own (50256, the last id of its vocabulary, right after the
+# 50,000 merges). When the model generates this id, the text is finished and generation stops.
+# Other models add more such **special tokens**: BERT's `[CLS]` and `[SEP]` (Q1 below), padding, or the
+# role markers of chat models.
+#
+# A special token is not text to be compressed: it must become exactly one id, always the same one, so
+# the pre-tokenizer must not cut it (`split_chunks` would make `<|`, `endoftext` and `|>` of it) and no
+# merge may glue it to its neighbours. Hence the text is first cut **at** the special tokens, and only
+# the pieces between them go through `split_chunks` and the merges.
+#
+# Who may produce a special id? When the training data are assembled, the program that joins the
+# documents does, on purpose. But a web page, a user's chat message or a file about tokenizers (this
+# notebook!) may contain the characters `<|endoftext|>`. If `encode` turned them into the real
+# separator, anyone who can write text could end a document early or forge a chat role. So our
+# `encode(text, allow_special=False)` treats special tokens as ordinary text by default (the 13
+# characters are encoded byte by byte, like any other text), and recognises them only when the caller
+# passes `allow_special=True`. Libraries decide differently: OpenAI's `tiktoken` raises an error by
+# default when the text contains a special token, Hugging Face `tokenizers` always recognises the
+# special tokens it was given, and so does the tokenizer of Stanford CS336's first assignment.
+#
+# **Which token when they overlap?** With both `<|endoftext|>` and `<|endoftext|><|endoftext|>`
+# registered (CS336 asks for this case), the text `<|endoftext|><|endoftext|><|endoftext|>` could be cut
+# in several ways. The rule here, the same as Hugging Face's: scan from the left, and at each position
+# take the **longest** special token that starts there, whatever the order in which they were given;
+# the example gives the double token, then the single one. With Python's `re`, an alternation
+# `(A|B)` tries `A` first, so sort the tokens by length (longest first) before joining them, and pass
+# each through `re.escape`: `|` means "or" in a regular expression, so the unescaped pattern
+# `<|endoftext|>` matches a lone `<`.
+#
+# Write `SpecialTokensBPE`, a `ByteLevelBPE` with special tokens:
+#
+# * `__init__(merges=None, special_tokens=())`: after the byte and merge ids (the given part of
+#   `__init__` sets them), give the special tokens the next ids, `len(self.vocab)`, `len(self.vocab) + 1`,
+#   ... in the order given (a string given twice keeps its first id). Store them in
+#   `self.special_ids` (`dict` string -> id) and put each one's UTF-8 bytes into `self.vocab`, so that
+#   `decode` (inherited) turns the id back into the string.
+# * `encode(text, allow_special=False)`: without `allow_special`, or without special tokens, the same as
+#   `ByteLevelBPE.encode` (`super().encode(text)`). Otherwise cut the text at the special tokens (the
+#   longest first, as above), encode each piece between them with `super().encode`, and put the special
+#   ids in between: `"a<|endoftext|>b"` gives `encode("a") + [id of <|endoftext|>] + encode("b")`.
+#
+# We give the tokenizer its merges and special tokens after training. A real trainer would also cut the
+# training text at the document separator first, so that no merge spans two documents.
+
+# %% nbgrader={"grade": false, "grade_id": "special_tokens_bpe", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class SpecialTokensBPE(ByteLevelBPE):
+    """A ByteLevelBPE whose special tokens get ids after the merges and are never split or merged.
+
+    Example:
+        >>> tok = SpecialTokensBPE({(97, 98): 256}, ["<|endoftext|>"])
+        >>> tok.special_ids
+        {'<|endoftext|>': 257}
+        >>> tok.encode("ab<|endoftext|>ab", allow_special=True)
+        [256, 257, 256]
+        >>> tok.decode([256, 257])
+        'ab<|endoftext|>'
+    """
+
+    def __init__(self, merges=None, special_tokens=()):
+        """A tokenizer with the given merges ({(left id, right id): new id}) and special tokens (strings)."""
+        super().__init__(merges)
+        ### BEGIN SOLUTION
+        self.special_ids = {}
+        for token in special_tokens:
+            if token not in self.special_ids:
+                new_id = len(self.vocab)
+                self.special_ids[token] = new_id
+                self.vocab[new_id] = token.encode("utf-8")
+        ### END SOLUTION
+
+    def encode(self, text, allow_special=False):
+        """The token ids of `text`; special tokens in it become their ids only when allow_special is True."""
+        ### BEGIN SOLUTION
+        if not allow_special or not self.special_ids:
+            return super().encode(text)
+        longest_first = sorted(self.special_ids, key=len, reverse=True)
+        pieces = re.split("(" + "|".join(re.escape(token) for token in longest_first) + ")", text)
+        out = []
+        for index, piece in enumerate(pieces):
+            if index % 2 == 1:  # re.split puts the matched separators at the odd positions
+                out.append(self.special_ids[piece])
+            elif piece:
+                out.extend(super().encode(piece))
+        return out
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_special_tokens", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check the ids of special tokens, encoding around them, allow_special and decoding."""
+# The text between special tokens is encoded by your ByteLevelBPE.encode, so the expected ids are built
+# with it: a bug there costs the points of ByteLevelBPE's tests, not these.
+eot = "<|endoftext|>"
+tok_sp = SpecialTokensBPE({(97, 98): 256, (256, 99): 257}, [eot, "<|pad|>"])
+base_sp = ByteLevelBPE({(97, 98): 256, (256, 99): 257})  # the same merges, no special tokens
+assert dict(tok_sp.special_ids) == {eot: 258, "<|pad|>": 259}, (
+    f"bytes and merges use the ids 0-257, so the special tokens get 258 and 259 in the order given; "
+    f"got {tok_sp.special_ids} (ids that start at 256 collide with the merges)")
+try:
+    got = tok_sp.encode(eot, allow_special=True)
+except Exception as error:
+    raise AssertionError(f"encode({eot!r}, allow_special=True) raised {type(error).__name__}: {error}") from None
+assert got == [258], (
+    f"with allow_special=True, {eot!r} is one token, id 258; got {got} (cut the text at the special tokens "
+    "before split_chunks, which would cut it into '<|', 'endoftext' and '|>')")
+text = f"abc{eot}ab c<|pad|>"
+try:
+    got = tok_sp.encode(text, allow_special=True)
+    plain = tok_sp.encode("a < b | endoftext >", allow_special=True)
+except Exception as error:
+    raise AssertionError(f"encode(..., allow_special=True) raised {type(error).__name__}: {error} (in a regular "
+                         "expression '|' means 'or': pass the special tokens through re.escape)") from None
+want = base_sp.encode("abc") + [258] + base_sp.encode("ab c") + [259]
+assert got == want, (
+    f"encode({text!r}, allow_special=True) should be encode('abc') + [258] + encode('ab c') + [259] = {want}, "
+    f"got {got}")
+assert plain == base_sp.encode("a < b | endoftext >"), (
+    f"'a < b | endoftext >' holds no special token, yet encode gave {plain} (escape the special tokens with re.escape: "
+    "the unescaped pattern <|endoftext|> matches '<', 'endoftext' or '>')")
+got = tok_sp.encode(f"x{eot}y")
+assert got == base_sp.encode(f"x{eot}y"), (
+    f"by default (allow_special=False) a special token in the text is ordinary text, encoded byte by byte; got {got}")
+try:
+    back = tok_sp.decode(want)
+except Exception as error:
+    raise AssertionError(f"decode raised {type(error).__name__}: {error} (put the bytes of each special token "
+                         "into self.vocab)") from None
+want_text = base_sp.decode(base_sp.encode("abc")) + eot + base_sp.decode(base_sp.encode("ab c")) + "<|pad|>"
+assert back == want_text, f"decode should give back {want_text!r}, got {back!r}"
+### BEGIN HIDDEN TESTS
+import random
+
+from tfscourse.corpora import reference_text
+
+
+def _ref_pieces(text, specials):
+    """[(piece, is it a special token)], scanning from the left and taking the longest special token."""
+    out, start, i = [], 0, 0
+    while i < len(text):
+        match = max((s for s in specials if text.startswith(s, i)), key=len, default=None)
+        if match is None:
+            i += 1
+            continue
+        if start < i:
+            out.append((text[start:i], False))
+        out.append((match, True))
+        i = start = i + len(match)
+    if start < len(text):
+        out.append((text[start:], False))
+    return out
+
+
+def _check_special(merges, specials, texts, what):
+    """SpecialTokensBPE(merges, specials) against the reference, where the text between special tokens may
+    also be encoded (and decoded) by the student's own ByteLevelBPE: its bugs cost its own tests' points."""
+    tok, base = SpecialTokensBPE(dict(merges), list(specials)), ByteLevelBPE(dict(merges))
+    want_ids = {}
+    for s in specials:
+        want_ids.setdefault(s, 256 + len(merges) + len(want_ids))
+    assert dict(tok.special_ids) == want_ids, f"{what}: the special tokens need the ids after the merges, in the order given"
+    for text in texts:
+        pieces = _ref_pieces(text, want_ids)
+        try:
+            got = tok.encode(text, allow_special=True)
+        except Exception as error:
+            raise AssertionError(f"{what}: encode({text[:60]!r}, allow_special=True) raised {type(error).__name__}") from None
+        ref = [i for p, special in pieces for i in ([want_ids[p]] if special else _bpe_ref_encode(p, merges))]
+        if got != ref:
+            yours = [i for p, special in pieces for i in ([want_ids[p]] if special else base.encode(p))]
+            assert got == yours, f"{what}: wrong ids for {text[:60]!r} with allow_special=True"
+        try:
+            back = tok.decode(list(got))
+        except Exception as error:
+            raise AssertionError(f"{what}: decode(encode({text[:60]!r}, allow_special=True)) raised "
+                                 f"{type(error).__name__}") from None
+        if back != text:
+            yours = "".join(p if special else base.decode(base.encode(p)) for p, special in pieces)
+            assert back == yours, f"{what}: decode(encode({text[:60]!r}, allow_special=True)) does not give the text back"
+        got = tok.encode(text)
+        if got != _bpe_ref_encode(text, merges):
+            assert got == base.encode(text), f"{what}: without allow_special, {text[:60]!r} must be encoded as ordinary text"
+
+
+_rng = random.Random(51)
+_learned = {p: 256 + k for k, p in enumerate(_bpe_ref_train(reference_text(8000), 256 + 60))}
+_words = ["the", " cat", " é", "日本", "🙂", "'s", " 42", "\n\n", "  ", "ab", "<|", "|>", "endoftext", "<", "|"]
+for _merges, _specials in [({(97, 98): 256, (98, 99): 257}, ["<|endoftext|>"]),
+                           (_learned, ["<|endoftext|>", "<|pad|>", "<|endoftext|>"]),
+                           (_learned, ["[SEP]", "[CLS]", "<|im_start|>"]),
+                           ({}, ["<|endoftext|>"])]:
+    _texts = ["", _specials[0], _specials[0] * 3, f" {_specials[0]} ", f"ab{_specials[-1]}bc", "no special token here"]
+    for _ in range(12):
+        _texts.append("".join(_rng.choice(_words + list(_specials)) for _ in range(_rng.randint(1, 25))))
+    _check_special(_merges, _specials, _texts, f"merges {list(_merges.items())[:2]}..., special tokens {_specials}")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_special_tokens_longest", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check that overlapping special tokens are matched longest first, whatever the order they were given in."""
+eot = "<|endoftext|>"
+for specials in ([eot, eot + eot], [eot + eot, eot]):
+    tok_two = SpecialTokensBPE({}, specials)
+    ids = dict(tok_two.special_ids)
+    try:
+        got = tok_two.encode(eot * 3, allow_special=True)
+    except Exception as error:
+        raise AssertionError(f"encode raised {type(error).__name__}: {error} (in a regular expression '|' means 'or': "
+                             "pass the special tokens through re.escape)") from None
+    want = [ids.get(eot + eot), ids.get(eot)]
+    assert got == want, (
+        f"with the special tokens {specials} (ids {ids}), three {eot} in a row are the double token and then the "
+        f"single one, {want}; got {got}. At each position take the longest special token: sort them by length, "
+        "longest first, before joining them into a pattern")
+### BEGIN HIDDEN TESTS
+import random
+
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+_rng = random.Random(61)
+for _specials in (["<|a|>", "<|a|><|b|>", "<|b|>"], ["<s>", "</s>", "<s", "s>"], ["ab", "abab", "b", "aba"]):
+    _tok = SpecialTokensBPE({}, list(_specials))
+    _ids = dict(_tok.special_ids)
+    _names = {i: s for s, i in _ids.items()}
+    # Hugging Face tokenizers as an independent reference for where the special tokens are
+    _hf = Tokenizer(models.BPE())
+    _hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    _hf.train_from_iterator(["x"], trainer=trainers.BpeTrainer(
+        vocab_size=300, show_progress=False, special_tokens=list(_specials), initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    for _ in range(25):
+        _text = "".join(_rng.choice(list(_specials) + ["x", " ", "<", ">", "|", "a", "s", "b"]) for _ in range(_rng.randint(1, 12)))
+        try:
+            _got = _tok.encode(_text, allow_special=True)
+        except Exception as _error:
+            raise AssertionError(f"special tokens {_specials}: encode({_text!r}) raised {type(_error).__name__}") from None
+        _found = [_names[i] for i in _got if i in _names]
+        _want = [t for t in _hf.encode(_text).tokens if t in _ids]
+        assert _found == _want, f"special tokens {_specials}: wrong special tokens found in {_text!r}"
+### END HIDDEN TESTS
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "concepts_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## 9 · Concept questions
+# ## 10 · Concept questions
 #
 # Each answer is a **set** of letters, e.g. `{"A", "C"}`; a question may have one or several correct
 # options. Write them in `answer_q1` to `answer_q6` in the cell below (replace each `...`, and delete the

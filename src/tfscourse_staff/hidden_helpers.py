@@ -6,7 +6,9 @@ defined globals named ``abs``, ``all`` or ``_close`` that would shadow what the 
 
 1. ``PREAMBLE``, which imports the real built-ins again (``from builtins import abs, ...``);
 2. when the block uses them, the tolerance constants and ``_close`` below, copied from this
-   module's source, so every hidden block defines them afresh after any student code ran.
+   module's source, so every hidden block defines them afresh after any student code ran;
+3. the shared reference functions of ``hidden_references`` that the block names (one notebook's
+   references, written once instead of pasted into each block that needs them).
 
 The notebooks' text sources hold only the checks; this module is the one place the helpers and
 the tolerance policy are written. The code is plain Python that needs nothing but the values it
@@ -25,6 +27,8 @@ layer or a whole model). Checks that need an exact answer compare with ``==`` in
 from __future__ import annotations
 
 import inspect
+
+from tfscourse_staff import hidden_references
 
 # The built-ins hidden checks use, imported again because a submission's global of the same name
 # would shadow them.
@@ -64,8 +68,14 @@ HELPER_NAMES = ("_TOL_64_BIT", "_TOL_32_BIT", "_close")
 
 
 def prelude(block: str) -> str:
-    """The lines the build puts at the top of the hidden block ``block``: the preamble, and the
-    comparison helper when ``block`` calls it."""
-    if "_close(" not in block:
+    """The lines the build puts at the top of the hidden block ``block``: the preamble, the
+    comparison helper when ``block`` calls it, and the shared reference functions it uses
+    (``hidden_references``; none for a block that names none of them)."""
+    parts = [COMPARISON_SOURCE] if "_close(" in block else []
+    references = hidden_references.source_for(block)
+    if references:
+        parts.append(references)
+    if not parts:
         return PREAMBLE
-    return f"{PREAMBLE}\n{COMPARISON_SOURCE}\n\n"
+    body = "\n\n\n".join(parts)
+    return f"{PREAMBLE}\n{body}\n\n"

@@ -523,6 +523,128 @@ class BPELatestMergeFirst(ByteLevelBPE):
         return out
 
 
+# ---- SpecialTokensBPE -----------------------------------------------------------
+
+
+class SpecialNeverSplit(ByteLevelBPE):
+    """Ignores the special tokens when encoding: <|endoftext|> is cut by split_chunks and encoded byte by byte."""
+
+    def __init__(self, merges=None, special_tokens=()):
+        super().__init__(merges)
+        self.special_ids = {}
+        for token in special_tokens:
+            if token not in self.special_ids:
+                self.special_ids[token] = len(self.vocab)
+                self.vocab[len(self.vocab)] = token.encode("utf-8")
+
+    def encode(self, text, allow_special=False):
+        return super().encode(text)
+
+
+class SpecialIdsFrom256(ByteLevelBPE):
+    """Numbers the special tokens from 256, so they take the ids of the first merges."""
+
+    def __init__(self, merges=None, special_tokens=()):
+        super().__init__(merges)
+        self.special_ids = {}
+        for token in special_tokens:
+            if token not in self.special_ids:
+                self.special_ids[token] = 256 + len(self.special_ids)
+                self.vocab[self.special_ids[token]] = token.encode("utf-8")
+
+    def encode(self, text, allow_special=False):
+        if not allow_special or not self.special_ids:
+            return super().encode(text)
+        pattern = "(" + "|".join(re.escape(t) for t in sorted(self.special_ids, key=len, reverse=True)) + ")"
+        out = []
+        for index, piece in enumerate(re.split(pattern, text)):
+            out.extend([self.special_ids[piece]] if index % 2 else super().encode(piece))
+        return out
+
+
+class SpecialFirstListed(ByteLevelBPE):
+    """Joins the special tokens in the order given, so a shorter one listed first wins over a longer one."""
+
+    def __init__(self, merges=None, special_tokens=()):
+        super().__init__(merges)
+        self.special_ids = {}
+        for token in special_tokens:
+            if token not in self.special_ids:
+                self.special_ids[token] = len(self.vocab)
+                self.vocab[len(self.vocab)] = token.encode("utf-8")
+
+    def encode(self, text, allow_special=False):
+        if not allow_special or not self.special_ids:
+            return super().encode(text)
+        pattern = "(" + "|".join(re.escape(t) for t in self.special_ids) + ")"
+        out = []
+        for index, piece in enumerate(re.split(pattern, text)):
+            out.extend([self.special_ids[piece]] if index % 2 else super().encode(piece))
+        return out
+
+
+class SpecialUnescaped(ByteLevelBPE):
+    """Builds the pattern without re.escape: the '|' inside <|endoftext|> reads as 'or'."""
+
+    def __init__(self, merges=None, special_tokens=()):
+        super().__init__(merges)
+        self.special_ids = {}
+        for token in special_tokens:
+            if token not in self.special_ids:
+                self.special_ids[token] = len(self.vocab)
+                self.vocab[len(self.vocab)] = token.encode("utf-8")
+
+    def encode(self, text, allow_special=False):
+        if not allow_special or not self.special_ids:
+            return super().encode(text)
+        pattern = "(" + "|".join(sorted(self.special_ids, key=len, reverse=True)) + ")"
+        out = []
+        for index, piece in enumerate(re.split(pattern, text)):
+            out.extend([self.special_ids[piece]] if index % 2 else super().encode(piece))
+        return out
+
+
+class SpecialAlwaysAllowed(ByteLevelBPE):
+    """Turns special tokens in the text into their ids even when the caller did not allow it."""
+
+    def __init__(self, merges=None, special_tokens=()):
+        super().__init__(merges)
+        self.special_ids = {}
+        for token in special_tokens:
+            if token not in self.special_ids:
+                self.special_ids[token] = len(self.vocab)
+                self.vocab[len(self.vocab)] = token.encode("utf-8")
+
+    def encode(self, text, allow_special=False):
+        if not self.special_ids:
+            return super().encode(text)
+        pattern = "(" + "|".join(re.escape(t) for t in sorted(self.special_ids, key=len, reverse=True)) + ")"
+        out = []
+        for index, piece in enumerate(re.split(pattern, text)):
+            out.extend([self.special_ids[piece]] if index % 2 else super().encode(piece))
+        return out
+
+
+class SpecialNotInVocab(ByteLevelBPE):
+    """Gives the special tokens ids but not bytes in self.vocab, so decode fails on them."""
+
+    def __init__(self, merges=None, special_tokens=()):
+        super().__init__(merges)
+        self.special_ids = {}
+        for token in special_tokens:
+            if token not in self.special_ids:
+                self.special_ids[token] = len(self.vocab) + len(self.special_ids)
+
+    def encode(self, text, allow_special=False):
+        if not allow_special or not self.special_ids:
+            return super().encode(text)
+        pattern = "(" + "|".join(re.escape(t) for t in sorted(self.special_ids, key=len, reverse=True)) + ")"
+        out = []
+        for index, piece in enumerate(re.split(pattern, text)):
+            out.extend([self.special_ids[piece]] if index % 2 else super().encode(piece))
+        return out
+
+
 _LEARN = ("test_learn_bpe", "test_learn_bpe_corpora")
 _ROUNDTRIP = ("test_byte_level_roundtrip",)
 _SLOW = ("test_byte_level_speed",)
@@ -530,6 +652,8 @@ _SLOW_WHY = (" (also_costs: written as a naive trainer that recounts every pair 
              "also too slow for test_byte_level_speed)")
 _TRAIN = ("test_byte_level_train",)
 _ENCODE = ("test_byte_level_encode",)
+_SPECIAL = ("test_special_tokens",)
+_LONGEST = ("test_special_tokens_longest",)
 
 CASES = [
     Wrong("word_frequencies", words_split_on_space, pitfall=True),
@@ -567,6 +691,12 @@ CASES = [
     Wrong("ByteLevelBPE", BPELeftmostFirst, _ENCODE, pitfall=True),
     Wrong("ByteLevelBPE", BPEEncodeWithoutChunks, _ENCODE, pitfall=True),
     Wrong("ByteLevelBPE", BPELatestMergeFirst, _ENCODE, pitfall=True),
+    Wrong("SpecialTokensBPE", SpecialNeverSplit, _SPECIAL + _LONGEST, pitfall=True),
+    Wrong("SpecialTokensBPE", SpecialIdsFrom256, _SPECIAL, pitfall=True),
+    Wrong("SpecialTokensBPE", SpecialFirstListed, _LONGEST, pitfall=True),
+    Wrong("SpecialTokensBPE", SpecialUnescaped, _SPECIAL + _LONGEST, pitfall=True),
+    Wrong("SpecialTokensBPE", SpecialAlwaysAllowed, _SPECIAL, pitfall=True),
+    Wrong("SpecialTokensBPE", SpecialNotInVocab, _SPECIAL, pitfall=True),
     # concept questions: the handout's answer to Q6 and other plausible picks
     Wrong("answer_q1", {"A"}, ("test_concept_q1",)),
     Wrong("answer_q1", {"B"}, ("test_concept_q1",)),
