@@ -20,10 +20,9 @@
 #
 # **Running time and hardware.** The graded part runs in seconds on any CPU. The training run picks a preset
 # from the device. On a CPU it trains a 4-layer, 64-wide model (225 k parameters) for 600 steps on the Python
-# language reference, one byte per token. Measured on the course's shared 2-core machine with one thread
-# while other jobs ran (load 6.5 to 9.8), the whole run took 323 s; the process itself used 82 s of CPU
-# time, about what an idle core needs; a later full run of the notebook, at lower load, trained at 8,933
-# tokens/s (the 600 steps in about 2.3 minutes). On a GPU (e.g. Colab: *Runtime → Change runtime type → T4
+# language reference, one byte per token. Measured on the course's 2-core machine with 2 threads at load 1.1
+# to 1.6, the run (tokenizer, bigram baseline and training) took 53 s; while other jobs ran on that machine
+# (load 6.5 to 9.8, 1 thread) it took 323 s. On a GPU (e.g. Colab: *Runtime → Change runtime type → T4
 # GPU*) it trains a 6-layer model on TinyStories with fp16 mixed precision, and on an A100/H100 an 8-layer
 # model with bf16. **The GPU figures (about 15 minutes on a T4, validation loss near 2.0) are
 # unmeasured estimates**: no GPU was available while the course was written. When the notebook is graded,
