@@ -1,6 +1,7 @@
 """Benchmark of the course's reference GPT (tfscourse.unlocked.gpt): training speed and the loss it reaches.
 
-    python benchmarks/bench_gpt.py                       # CPU reference preset, offline corpus
+    python benchmarks/bench_gpt.py                       # CPU reference preset (language reference, bytes), 2 threads
+    python benchmarks/bench_gpt.py --seed 1                # the same with another seed (initialisation and batches)
     python benchmarks/bench_gpt.py --preset colab-t4-fp16   # needs CUDA (Colab T4); TinyStories if reachable
     python benchmarks/bench_gpt.py --preset large-gpu-bf16  # needs a bf16 GPU (A100/H100)
     python benchmarks/bench_gpt.py --list                 # the presets with their targets
@@ -81,6 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="cpu-reference", choices=sorted(PRESETS))
     parser.add_argument("--steps", type=int, default=None, help="override max_steps")
+    parser.add_argument("--seed", type=int, default=None, help="override the preset's seed")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="CPU threads for torch (default 2: the course's student machine)")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--smoke", action="store_true",
                         help="the preset shrunk to one small layer and 3 steps (seconds): checks that the benchmark still runs")
@@ -91,6 +95,8 @@ def main() -> None:
         return
     preset = smoke_preset(PRESETS[args.preset]) if args.smoke else PRESETS[args.preset]
     device = pick_device()
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
     print(f"preset {preset.name} on {device} ({torch.get_num_threads()} CPU threads, torch {torch.__version__})")
     print(f"load average at start: {os.getloadavg()[0]:.1f} (other processes slow a shared CPU down)")
     if args.preset != "cpu-reference" and device.type != "cuda":
@@ -104,9 +110,11 @@ def main() -> None:
     print(f"corpus: {corpus.name}; {len(train_ids):,} train / {len(val_ids):,} val tokens, "
           f"vocab {tok.get_vocab_size()} ({time.perf_counter() - t0:.1f} s)")
     preset = fit_to_corpus(preset, len(train_ids))
-    cfg = preset.train
+    cfg = dataclasses.replace(preset.train)  # a copy: the preset itself stays as defined
     if args.steps is not None:
         cfg.max_steps = args.steps
+    if args.seed is not None:
+        cfg.seed = args.seed
     baseline = bigram_baseline(train_ids, val_ids, preset.model.vocab_size)
     torch.manual_seed(cfg.seed)
     model = GPT(GPTConfig(**asdict(preset.model))).to(device)
@@ -123,6 +131,7 @@ def main() -> None:
     print(f"best bigram ({baseline['method']}): val loss {baseline['loss']:.3f}; GPT minus bigram "
           f"{hist.val_loss[-1] - baseline['loss']:+.3f} nats/token")
     print(f"bits per character: GPT {bpc(hist.val_loss[-1]):.3f}, bigram {bpc(baseline['loss']):.3f}")
+    print(f"seed {cfg.seed}, {cfg.max_steps} steps of {cfg.batch_size} x {preset.model.block_size} tokens")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"CPU time of this process: {usage.ru_utime + usage.ru_stime:.0f} s")
     print(f"wall time {total:.0f} s (training steps {hist.seconds:.0f} s)")

@@ -145,6 +145,22 @@ def test_bigram_baseline_matches_counts_and_is_optimistic():
     assert bits_per_character(2.0, 100, 400) == pytest.approx(0.5 / math.log(2))
 
 
+def test_cpu_preset_reads_the_language_reference_byte_by_byte(monkeypatch):
+    """The CPU preset's text is 05's (same validation characters) and its tokens are bytes."""
+    from tfscourse.char_lstm import CharLMConfig
+    from tfscourse.corpora import reference_text, train_val_split
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # offline, as while grading
+    preset = training.CPU_REFERENCE
+    corpus = load_corpus(preset.corpus)
+    assert "language reference" in corpus.name
+    assert (corpus.train, corpus.val) == train_val_split(reference_text(), CharLMConfig.val_fraction)  # 05's split
+    tok = train_tokenizer(corpus.train[:20_000], vocab_size=preset.tokenizer_vocab)
+    assert tok.get_vocab_size() == preset.model.vocab_size == 256  # bytes only, no merges
+    text = corpus.val[:3000]
+    assert len(encode(tok, text)) == len(text.encode("utf-8"))  # one token per byte
+
+
 def test_stdlib_corpus_splits_by_file():
     from tfscourse.lm_corpus import stdlib_corpus, stdlib_files
 

@@ -2,7 +2,7 @@
 
 ``load_corpus`` returns a training and a validation text:
 
-* ``source="offline"`` (the default, and always while the notebook is graded): the
+* ``source="offline"`` (the default; what a Hugging Face source falls back to offline or while graded): the
   source code of the Python standard library that runs the notebook (``*.py`` files,
   test suites left out; about 12 MB on CPython 3.11). Every tenth file, in sorted
   order, is the validation text, so both splits cover the same kinds of module;
@@ -10,7 +10,8 @@
   only the first ``max_chars`` characters are downloaded (Colab has the library and
   the network; ``hf_path=`` points the same code at a local copy);
 * ``source="reference"``: Python's language reference bundled in ``pydoc_data``
-  (0.47 MB of English prose; the corpus before 2026-12, kept for comparison);
+  (0.47 MB of English prose with code examples, the last 10 % for validation): the CPU
+  preset's text, read byte by byte, the same text and split as notebook 05's character LSTM;
 * ``path=...``: any local UTF-8 text file (split 90/10, head and tail).
 
 ``train_tokenizer`` trains a byte-level BPE (Hugging Face ``tokenizers``) on the
