@@ -122,14 +122,15 @@ def _bpe_split(text):
 
 def _bpe_merge_ids(ids, pair, new):
     """Each non-overlapping occurrence of ``pair`` in the list ``ids`` (left to right) replaced by ``new``."""
-    out, i = [], 0
-    while i < len(ids):
-        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+    out, just_merged = [], False
+    for left, right in zip(ids, [*ids[1:], None]):
+        if just_merged:  # ``left`` is the second half of the pair merged one step ago
+            just_merged = False
+        elif (left, right) == tuple(pair):
             out.append(new)
-            i += 2
+            just_merged = True
         else:
-            out.append(ids[i])
-            i += 1
+            out.append(left)
     return out
 
 
