@@ -68,7 +68,7 @@ def test_gate_activations_match_torch_lstm():
         assert ((acts[gate] > 0) & (acts[gate] < 1)).all()
 
 
-def test_gate_explorer_redraws_and_leaves_a_png():
+def _toy_explorer_inputs():
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(4, 6).double()
     vocab = CharVocab.from_text("abc def")
@@ -78,7 +78,12 @@ def test_gate_explorer_redraws_and_leaves_a_png():
         ids = vocab.encode(text)
         return table[ids].reshape(len(ids), 4), [vocab.chars[i] for i in ids]
 
-    explorer = GateExplorer(encode, _torch_weights(lstm), sigmoid=_torch_sigmoid, cell=_torch_cell, text="abc")
+    return encode, _torch_weights(lstm)
+
+
+def test_gate_explorer_redraws_and_leaves_a_png():
+    encode, weights = _toy_explorer_inputs()
+    explorer = GateExplorer(encode, weights, sigmoid=_torch_sigmoid, cell=_torch_cell, text="abc")
     first = bytes(explorer.image.value)
     assert first.startswith(PNG_MAGIC)
     assert "image/png" in explorer._repr_mimebundle_()
@@ -93,19 +98,6 @@ def test_gate_explorer_redraws_and_leaves_a_png():
     assert explorer.unit.value == first_unit and first_unit != other_unit
     explorer.unit.value = other_unit  # colour the text by another unit
     assert bytes(explorer.image.value) != shown and bytes(explorer.image.value).startswith(PNG_MAGIC)
-
-
-def _toy_explorer_inputs():
-    torch.manual_seed(0)
-    lstm = torch.nn.LSTM(4, 6).double()
-    vocab = CharVocab.from_text("abc def")
-    table = np.random.default_rng(1).normal(size=(len(vocab), 4))
-
-    def encode(text):
-        ids = vocab.encode(text)
-        return table[ids].reshape(len(ids), 4), [vocab.chars[i] for i in ids]
-
-    return encode, _torch_weights(lstm)
 
 
 def test_marked_units_are_offered_and_chosen_first():
