@@ -21,7 +21,7 @@ def test_a_block_gets_what_it_names_and_what_that_calls():
     assert hidden_references.names_used("_bpe_ref_encode(text, merges)") == ["_bpe_split", "_bpe_merge_ids",
                                                                                  "_bpe_ref_encode"]
     assert hidden_references.names_used("_bpe_check_learn('ab ab', '</w>', 'x')") == [
-        "_bpe_ref_pair_counts", "_bpe_ref_merge_word", "_bpe_ref_learn", "_bpe_ref_learn_with_yours",
+        "_bpe_ref_pair_counts", "_bpe_ref_merge_word", "_bpe_merge_loop", "_bpe_ref_learn", "_bpe_ref_learn_with_yours",
         "_bpe_check_learn"]
 
 

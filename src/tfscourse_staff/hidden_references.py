@@ -53,22 +53,29 @@ def _bpe_ref_merge_word(vocab, pair, new):
     return out
 
 
+def _bpe_merge_loop(vocab, count_pairs, merge, max_merges=None):
+    """Greedy merges of ``vocab`` with the given pair counter and merger: the most frequent pair first, ties to
+    the smaller pair, stop when no pair occurs twice (or after ``max_merges``)."""
+    merges = []
+    while max_merges is None or len(merges) < max_merges:
+        counts = dict(count_pairs(vocab))
+        if not counts:
+            break
+        best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        if counts[best] < 2:
+            break
+        merges.append((best, best[0] + best[1]))
+        vocab = dict(merge(vocab, best, best[0] + best[1]))
+    return merges
+
+
 def _bpe_ref_learn(text, eow):
     """The merges of ``text`` (whitespace-separated words ending with ``eow``): ties to the smaller pair,
     stop when no pair occurs twice."""
     vocab = {}
     for w in text.split():
         vocab[tuple(w) + (eow,)] = vocab.get(tuple(w) + (eow,), 0) + 1
-    merges = []
-    while True:
-        counts = _bpe_ref_pair_counts(vocab)
-        if not counts:
-            return merges
-        best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        if counts[best] < 2:
-            return merges
-        merges.append((best, best[0] + best[1]))
-        vocab = _bpe_ref_merge_word(vocab, best, best[0] + best[1])
+    return _bpe_merge_loop(vocab, _bpe_ref_pair_counts, _bpe_ref_merge_word)
 
 
 def _bpe_ref_learn_with_yours(text, eow):
@@ -76,17 +83,7 @@ def _bpe_ref_learn_with_yours(text, eow):
     vocab = {}
     for w, f in dict(word_frequencies(text)).items():
         vocab[tuple(w) + (eow,)] = vocab.get(tuple(w) + (eow,), 0) + f
-    merges = []
-    while len(merges) < 500:
-        counts = dict(pair_counts(vocab))
-        if not counts:
-            return merges
-        best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        if counts[best] < 2:
-            return merges
-        merges.append((best, best[0] + best[1]))
-        vocab = dict(merge_pair(vocab, best, best[0] + best[1]))
-    return merges
+    return _bpe_merge_loop(vocab, pair_counts, merge_pair, max_merges=500)
 
 
 def _bpe_check_learn(text, eow, what):
