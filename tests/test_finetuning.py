@@ -160,3 +160,77 @@ def test_test_cell_helpers_report_plain_data():
     assert tied["b"].weight is tied["a"].weight and ft.class_name(tied["a"]) == "Linear"
     ft.set_requires_grad(tied["a"], "bias", False)
     assert not tied["a"].bias.requires_grad
+
+
+def test_add_prompt_trains_only_the_prompt_and_the_head():
+    cfg = ft.ExperimentConfig.quick()
+    torch.manual_seed(0)
+    gpt = ft.GPT(cfg.gpt_config())
+    model = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=5)
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"prompt", "head.weight", "head.bias"}
+    assert model.prompt.shape == (5, cfg.n_embd)
+    assert _trainable(model) == 5 * cfg.n_embd + cfg.n_embd * 4 + 4
+    # initialised from the embeddings of vocabulary tokens
+    ids = torch.tensor([3, 1, 4, 1, 5])
+    seeded = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=5, seed_ids=ids)
+    assert torch.equal(seeded.prompt.detach(), gpt.transformer.wte.weight[ids].detach())
+    assert cfg.block_size >= cfg.passage_tokens + cfg.prompt_len
+    assert ft.ExperimentConfig().block_size >= ft.ExperimentConfig().passage_tokens + ft.ExperimentConfig().prompt_len
+
+
+def test_prompt_output_matches_a_manual_concatenation():
+    cfg = ft.ExperimentConfig.quick()
+    torch.manual_seed(0)
+    gpt = ft.GPT(cfg.gpt_config()).eval()
+    P, T = 3, cfg.passage_tokens
+    model = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=P).eval()
+    with torch.no_grad():
+        model.prompt.normal_()
+    x = torch.randint(cfg.vocab_size, (2, T))
+    t = model.gpt.transformer
+    with torch.no_grad():
+        h = torch.cat([model.prompt[None].expand(2, P, cfg.n_embd), t.wte(x)], dim=1) + t.wpe(torch.arange(P + T))
+        for block in t.h:
+            h = block(h)
+        want = model.head(t.ln_f(h)[:, P:].mean(dim=1))  # pooled over the passage positions only
+        got = model(x)
+    assert got.shape == (2, 4)
+    assert torch.allclose(got, want, atol=1e-5)
+    # the prompt changes the output, and the gradient reaches it
+    plain = ft.GPTClassifier(ft.fresh_copy(gpt), 4).eval()
+    plain.head.load_state_dict(model.head.state_dict())
+    with torch.no_grad():
+        assert not torch.allclose(plain(x), got, atol=1e-4)
+    model(x).sum().backward()
+    assert model.prompt.grad is not None and model.prompt.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.gpt.parameters())
+
+
+def test_prepend_prompt_shapes():
+    emb = torch.randn(2, 4, 3)
+    prompt = torch.randn(5, 3)
+    out = ft.prepend_prompt(emb, prompt)
+    assert out.shape == (2, 9, 3)
+    assert torch.equal(out[1, :5], prompt) and torch.equal(out[:, 5:], emb)
+
+
+def test_labelled_subset_and_quick_comparison_and_curve():
+    cfg = ft.ExperimentConfig.quick()
+    data = ft.topic_passages(cfg)
+    fit, _, _ = ft.split_validation(data, cfg.val_per_class)
+    a, b = ft.labelled_subset(fit, 3, seed=0), ft.labelled_subset(fit, 3, seed=1)
+    assert a.train_y.bincount().tolist() == [3] * len(cfg.topics)
+    assert not torch.equal(a.train_x, b.train_x)  # another seed, other passages
+    assert torch.equal(a.train_x, ft.labelled_subset(fit, 3, seed=0).train_x)
+    gpt = ft.pretrained_gpt(cfg, cache_dir=None, log=None)
+    methods = ("full", "head only", "prompt", "no pre-training")
+    summary = ft.compare_methods(gpt, data, cfg, methods=methods)
+    assert list(summary) == list(methods)
+    assert summary["prompt"].trainable == cfg.prompt_len * cfg.n_embd + cfg.n_embd * 4 + 4
+    assert all(0.0 <= s.mean <= 1.0 and len(s.test_accuracies) == len(cfg.finetune_seeds) for s in summary.values())
+    assert "prompt" in ft.summary_table(summary)
+    lrs = {m: s.lr for m, s in summary.items()}
+    curve = ft.learning_curve(gpt, data, cfg, lrs, methods=("full", "no pre-training"), known=summary)
+    assert list(curve["full"]) == list(cfg.curve_counts)
+    assert curve["full"][cfg.curve_counts[0]] != [] and "±" in ft.curve_table(curve)

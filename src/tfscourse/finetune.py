@@ -1,4 +1,4 @@
-"""Notebook 07's experiment: pre-train a small GPT once, then fine-tune it four ways.
+"""Notebook 07's experiment: pre-train a small GPT once, then fine-tune it several ways.
 
 The pieces:
 
@@ -9,10 +9,14 @@ The pieces:
   the reference text with next-token prediction, or loads the checkpoint it cached
   before (deterministic: same config, same weights).
 * ``GPTClassifier`` puts a linear head on the mean of the GPT's last hidden states.
-* ``add_lora`` and ``add_prefix`` turn a frozen classifier into a LoRA or a
-  prefix-tuned one; ``add_lora`` takes the LoRA layer class as an argument, so the
-  notebook passes the student's ``LoRALinear``.
+* ``freeze_body``, ``add_lora``, ``add_adapters``, ``add_prefix`` and ``add_prompt`` turn a
+  classifier into a head-only, LoRA, adapter, prefix-tuned or prompt-tuned one; ``add_lora``
+  and ``add_adapters`` take the layer class as an argument, so the notebook passes the
+  student's ``LoRALinear`` and ``Adapter``.
 * ``finetune`` trains whatever is trainable and reports the test accuracy.
+* ``compare_methods`` (every method, learning rate chosen on a validation split, several
+  seeds) and ``learning_curve`` (accuracy against labelled examples per class) are the
+  notebook's section 10 and ``benchmarks/bench_finetuning.py``.
 
 Example (a few seconds):
     >>> setup = ExperimentConfig.quick()
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -49,7 +54,7 @@ from tfscourse.unlocked.gpt import GPT, GPTConfig, get_batch, lr_at
 # configuration
 # ---------------------------------------------------------------------------------------------
 
-CACHE_FORMAT = 3  # bump when the data or the pre-training code changes: old checkpoints are then ignored
+CACHE_FORMAT = 4  # bump when the data or the pre-training code changes: old checkpoints are then ignored
 
 
 @dataclass
@@ -58,43 +63,48 @@ class ExperimentConfig:
 
     topics: tuple[str, ...] = ("debugger", "formatstrings", "string-methods", "specialnames")  # four topics with distinct text and >= 20k characters each
     passage_tokens: int = 32  # one passage = 32 consecutive words and punctuation marks (about a sentence or two)
+    block_size: int = 40  # the GPT's context (positional embeddings): a passage plus prompt_len prompt vectors
     vocab_size: int = 2048  # the most frequent tokens cover 98.6% of the reference text; the rest become <unk>
-    train_per_class: int = 32  # few labels on purpose: pre-training matters most when labels are scarce
+    train_per_class: int = 72  # the labelled pool per topic: val_per_class for validation, the rest to draw training sets from
+    labels_per_class: int = 16  # labelled training passages per topic in the method comparison (drawn anew for each seed)
     test_per_class: int = 64  # held out from fine-tuning AND from pre-training
-    n_layer: int = 2  # small enough to pre-train on one CPU thread in well under a minute
+    n_layer: int = 2  # small enough to pre-train on one CPU thread in about two minutes
     n_head: int = 4
     n_embd: int = 64
-    pretrain_steps: int = 600  # next-token steps: about 6 passes over the ~100k tokens of the reference text
+    pretrain_steps: int = 2000  # next-token steps: about 25 passes over the ~100k tokens (600 steps were too few to help)
     pretrain_batch: int = 32
     pretrain_lr: float = 3e-3
-    finetune_steps: int = 100  # optimiser steps per method (batch 32: about 25 epochs of ~125 passages)
+    finetune_steps: int = 100  # optimiser steps per run (batch 32), whatever the number of labelled passages
     finetune_batch: int = 32
     finetune_lr: float = 1e-3  # full fine-tuning; the frozen-body methods use peft_lr
     peft_lr: float = 1e-2  # few parameters starting from zero or small values need larger steps
     lora_r: int = 4
     lora_alpha: float = 8.0
     prefix_len: int = 8  # virtual tokens per layer
+    prompt_len: int = 8  # prompt tuning: trainable input vectors in front of the passage (block_size >= passage + prompt)
     adapter_bottleneck: int = 8  # Houlsby adapters: d -> 8 -> d after each sub-layer
-    val_per_class: int = 8  # training passages held out to choose each method's learning rate (never the test set)
+    val_per_class: int = 8  # labelled passages held out to choose each method's learning rate (never the test set)
     full_lrs: tuple[float, ...] = (3e-4, 1e-3)  # candidates for full fine-tuning and training from scratch
     peft_lrs: tuple[float, ...] = (3e-3, 1e-2)  # candidates for the frozen-body methods
-    finetune_seeds: tuple[int, ...] = (0, 1, 2)  # each seed: other initial head / LoRA / adapter / prefix weights and batch order
+    finetune_seeds: tuple[int, ...] = (0, 1, 2)  # each seed: other labelled passages, initial new weights and batch order
+    curve_counts: tuple[int, ...] = (4, 8, 16, 32, 64)  # labelled passages per topic on the learning curve
+    curve_methods: tuple[str, ...] = ("full", "head only", "no pre-training")
     seed: int = 0
 
     @classmethod
     def quick(cls) -> ExperimentConfig:
         """A few-second version for autograding and tests: the same pipeline, tiny and short."""
-        return cls(train_per_class=16, test_per_class=16, n_layer=1, n_head=2, n_embd=32,
+        return cls(train_per_class=12, labels_per_class=4, test_per_class=16, n_layer=1, n_head=2, n_embd=32,
                    pretrain_steps=20, pretrain_batch=8, finetune_steps=10, finetune_batch=16,
-                   val_per_class=4, full_lrs=(1e-3,), peft_lrs=(1e-2,), finetune_seeds=(0,))
+                   val_per_class=4, full_lrs=(1e-3,), peft_lrs=(1e-2,), finetune_seeds=(0,), curve_counts=(2, 8))
 
     def gpt_config(self) -> GPTConfig:
-        return GPTConfig(block_size=self.passage_tokens, vocab_size=self.vocab_size, n_layer=self.n_layer,
+        return GPTConfig(block_size=self.block_size, vocab_size=self.vocab_size, n_layer=self.n_layer,
                          n_head=self.n_head, n_embd=self.n_embd, dropout=0.0, bias=True)
 
     def pretrain_key(self) -> str:
         """Hash of the fields that decide the pre-trained weights."""
-        fields = {k: v for k, v in asdict(self).items() if k.startswith(("pretrain", "n_", "topics", "passage", "vocab", "test_per", "seed"))}
+        fields = {k: v for k, v in asdict(self).items() if k.startswith(("pretrain", "n_", "topics", "passage", "block", "vocab", "train_per", "test_per", "seed"))}
         fields["format"] = CACHE_FORMAT
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -278,21 +288,29 @@ class GPTClassifier(nn.Module):
     """A GPT body (embeddings, blocks, final LayerNorm) and a linear head on the mean hidden state.
 
     The language-model head is not used. The head has d * num_labels + num_labels parameters.
+    ``prompt`` is None, or after ``add_prompt`` a (P, C) parameter of prompt vectors that go in
+    front of every passage's token embeddings.
     """
 
     def __init__(self, gpt: GPT, num_labels: int):
         super().__init__()
         self.gpt = gpt
         self.head = nn.Linear(gpt.config.n_embd, num_labels)
+        self.prompt: nn.Parameter | None = None
 
     def features(self, idx: torch.Tensor) -> torch.Tensor:
-        """idx (B, T) -> mean of the last hidden states (B, C)."""
+        """idx (B, T) -> mean of the last hidden states of the T passage positions (B, C)."""
         t = self.gpt.transformer
-        pos = torch.arange(idx.shape[1], device=idx.device)  # (T,)
-        x = t.drop(t.wte(idx) + t.wpe(pos))  # (B, T, C) + (T, C) -> (B, T, C)
+        x = t.wte(idx)  # (B, T, C)
+        P = 0
+        if self.prompt is not None:
+            P = self.prompt.shape[0]
+            x = prepend_prompt(x, self.prompt)  # (B, P + T, C)
+        pos = torch.arange(x.shape[1], device=idx.device)  # (P + T,)
+        x = t.drop(x + t.wpe(pos))  # (B, P + T, C) + (P + T, C) -> (B, P + T, C)
         for block in t.h:
-            x = block(x)  # (B, T, C)
-        return t.ln_f(x).mean(dim=1)  # (B, T, C) -> (B, C)
+            x = block(x)  # (B, P + T, C)
+        return t.ln_f(x)[:, P:].mean(dim=1)  # (B, T, C) -> (B, C): the prompt positions are not pooled
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(idx))  # (B, C) x (C, L) -> (B, L)
@@ -331,6 +349,29 @@ def add_adapters(model: GPTClassifier, adapter_cls, bottleneck: int) -> GPTClass
     for block in model.gpt.transformer.h:
         block.attn = nn.Sequential(block.attn, adapter_cls(d, bottleneck))
         block.mlp = nn.Sequential(block.mlp, adapter_cls(d, bottleneck))
+    return model
+
+
+def prepend_prompt(embeddings: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
+    """(B, T, C) token embeddings and a (P, C) prompt -> (B, P + T, C), the same prompt in front of every row."""
+    B = embeddings.shape[0]
+    return torch.cat([prompt.unsqueeze(0).expand(B, -1, -1), embeddings], dim=1)
+
+
+def add_prompt(model: GPTClassifier, prompt_len: int, seed_ids: torch.Tensor | None = None) -> GPTClassifier:
+    """Prompt tuning (Lester et al., 2021): freeze the body, put ``prompt_len`` trainable vectors in front of the input.
+
+    The vectors live in the input-embedding space and start as copies of the embeddings of
+    ``prompt_len`` vocabulary tokens (``seed_ids``; by default drawn at random among ids 1-500,
+    frequent tokens, as Lester et al. initialise from the vocabulary). The positional
+    embeddings are added to the prompt and the passage alike, so the GPT's ``block_size``
+    must be at least ``prompt_len + passage length``. Only the prompt and the head are trained.
+    """
+    freeze_body(model)
+    wte = model.gpt.transformer.wte.weight
+    if seed_ids is None:
+        seed_ids = torch.randint(1, min(501, wte.shape[0]), (prompt_len,))
+    model.prompt = nn.Parameter(wte[seed_ids].detach().clone())  # (P, C)
     return model
 
 
@@ -463,6 +504,161 @@ def split_validation(data: TopicData, per_class: int) -> tuple[TopicData, torch.
 def fresh_copy(gpt: GPT) -> GPT:
     """An independent copy of a pre-trained GPT (each method starts from the same weights)."""
     return copy.deepcopy(gpt)
+
+
+def labelled_subset(data: TopicData, per_class: int, seed: int) -> TopicData:
+    """``per_class`` training passages of every label, drawn at random with ``seed`` (the test set unchanged)."""
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for label in range(len(data.labels)):
+        idx = (data.train_y == label).nonzero().flatten()
+        if len(idx) < per_class:
+            raise ValueError(f"label {label} has {len(idx)} training passages, {per_class} asked for")
+        rows += idx[torch.randperm(len(idx), generator=g)[:per_class]].tolist()
+    return dataclasses.replace(data, train_x=data.train_x[rows], train_y=data.train_y[rows],
+                               train_text=[data.train_text[i] for i in rows])
+
+
+METHODS = ("full", "head only", "LoRA", "adapters", "prefix", "prompt", "no pre-training")
+FULL_BODY = ("full", "no pre-training")  # the methods that train every weight (the others: frozen body)
+
+
+def build_classifier(method: str, pretrained: GPT, cfg: ExperimentConfig, num_labels: int, seed: int,
+                     lora_cls=None, adapter_cls=None) -> GPTClassifier:
+    """A classifier for ``method`` (one of ``METHODS``), its new parameters drawn with ``seed``."""
+    torch.manual_seed(seed)
+    if method == "no pre-training":
+        return GPTClassifier(GPT(cfg.gpt_config()), num_labels)
+    model = GPTClassifier(fresh_copy(pretrained), num_labels)
+    if method == "full":
+        return model
+    if method == "head only":
+        return freeze_body(model)
+    if method == "LoRA":
+        return add_lora(model, lora_cls, cfg.lora_r, cfg.lora_alpha)
+    if method == "adapters":
+        return add_adapters(model, adapter_cls, cfg.adapter_bottleneck)
+    if method == "prefix":
+        return add_prefix(model, cfg.prefix_len)
+    if method == "prompt":
+        return add_prompt(model, cfg.prompt_len)
+    raise ValueError(f"unknown method {method!r}")
+
+
+def _count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@dataclass
+class MethodSummary:
+    """One method over the seeds: trainable parameters, chosen learning rate, accuracies and seconds per seed."""
+
+    method: str
+    trainable: int
+    lr: float
+    val_accuracy: dict[float, float]  # learning rate -> validation accuracy of the first seed
+    test_accuracies: list[float]
+    seconds: list[float]
+
+    @property
+    def mean(self) -> float:
+        return sum(self.test_accuracies) / len(self.test_accuracies)
+
+    @property
+    def sd(self) -> float:
+        """Sample standard deviation over the seeds (0 for one seed)."""
+        a = self.test_accuracies
+        return 0.0 if len(a) < 2 else math.sqrt(sum((x - self.mean) ** 2 for x in a) / (len(a) - 1))
+
+
+def compare_methods(pretrained: GPT, data: TopicData, cfg: ExperimentConfig, methods=METHODS, lora_cls=None,
+                    adapter_cls=None, count=_count, log: Callable[[str], None] | None = None) -> dict[str, MethodSummary]:
+    """Section 10's comparison: every method on ``cfg.labels_per_class`` labelled passages per topic, several seeds.
+
+    ``cfg.val_per_class`` passages per topic are held out first (``split_validation``). For each
+    method the first seed tries every learning rate of its grid (``full_lrs`` for the full-body
+    methods, ``peft_lrs`` for the others) and keeps the one with the best validation accuracy (the
+    first on a tie); then every seed (its own labelled passages, new weights and batch order) is
+    trained with that rate and scored on the test set. ``count(model)`` counts the trainable
+    parameters (the notebook passes the student's ``count_trainable_parameters``).
+    """
+    fit, val_x, val_y = split_validation(data, cfg.val_per_class)
+    summaries = {}
+    for method in methods:
+        grid = cfg.full_lrs if method in FULL_BODY else cfg.peft_lrs
+
+        def run(lr, seed, method=method):
+            model = build_classifier(method, pretrained, cfg, len(data.labels), seed, lora_cls, adapter_cls)
+            n = count(model)
+            sub = labelled_subset(fit, cfg.labels_per_class, seed)
+            result = finetune(model, sub, dataclasses.replace(cfg, seed=seed), lr=lr, log=None)
+            return n, result, accuracy(model, val_x, val_y)
+
+        first = {lr: run(lr, cfg.finetune_seeds[0]) for lr in grid}
+        lr = max(grid, key=lambda r: first[r][2])
+        results = [first[lr][1]] + [run(lr, seed)[1] for seed in cfg.finetune_seeds[1:]]
+        summaries[method] = MethodSummary(method, first[lr][0], lr, {r: first[r][2] for r in grid},
+                                          [r.test_accuracy for r in results], [r.seconds for r in results])
+        if log:
+            log(summary_line(summaries[method]))
+    return summaries
+
+
+def summary_line(s: MethodSummary) -> str:
+    return (f"{s.method:>16} | {s.trainable:9,d} | {s.lr:6.0e} | {s.val_accuracy[s.lr]:7.3f} | "
+            f"{s.mean:11.3f} ± {s.sd:.3f} | " + " ".join(f"{a:.3f}" for a in s.test_accuracies))
+
+
+def summary_table(summaries: dict[str, MethodSummary]) -> str:
+    """The comparison as a text table: trainable parameters, chosen learning rate, validation and test accuracy."""
+    head = f"{'method':>16} | {'trainable':>9} | {'lr':>6} | {'val acc':>7} | {'test acc: mean ± sd':>19} | per seed"
+    return "\n".join([head] + [summary_line(s) for s in summaries.values()])
+
+
+def learning_curve(pretrained: GPT, data: TopicData, cfg: ExperimentConfig, lrs: dict[str, float],
+                   methods=None, counts=None, lora_cls=None, adapter_cls=None,
+                   known: dict[str, MethodSummary] | None = None,
+                   log: Callable[[str], None] | None = None) -> dict[str, dict[int, list[float]]]:
+    """Test accuracy against labelled passages per topic: method -> count -> accuracies over ``cfg.finetune_seeds``.
+
+    The training passages are drawn from those left after ``split_validation`` (the same pool as
+    ``compare_methods``); ``lrs[method]`` is the learning rate (e.g. the one ``compare_methods``
+    chose), the number of steps is ``cfg.finetune_steps`` for every count. At
+    ``cfg.labels_per_class`` the runs of ``known`` (``compare_methods``' result) are reused when
+    they used the same learning rate: they are the very same runs.
+    """
+    fit, _, _ = split_validation(data, cfg.val_per_class)
+    curve: dict[str, dict[int, list[float]]] = {}
+    for method in methods or cfg.curve_methods:
+        curve[method] = {}
+        for k in counts or cfg.curve_counts:
+            same = (known or {}).get(method)
+            if k == cfg.labels_per_class and same is not None and same.lr == lrs[method]:
+                curve[method][k] = list(same.test_accuracies)
+                continue
+            accs = []
+            for seed in cfg.finetune_seeds:
+                model = build_classifier(method, pretrained, cfg, len(data.labels), seed, lora_cls, adapter_cls)
+                sub = labelled_subset(fit, k, seed)
+                accs.append(finetune(model, sub, dataclasses.replace(cfg, seed=seed), lr=lrs[method], log=None).test_accuracy)
+            curve[method][k] = accs
+        if log:
+            log(curve_table({method: curve[method]}, header=False))
+    return curve
+
+
+def _mean_sd(a: list[float]) -> tuple[float, float]:
+    m = sum(a) / len(a)
+    return m, (0.0 if len(a) < 2 else math.sqrt(sum((x - m) ** 2 for x in a) / (len(a) - 1)))
+
+
+def curve_table(curve: dict[str, dict[int, list[float]]], header: bool = True) -> str:
+    """The learning curve as a text table: one row per method, test accuracy mean ± sd per count."""
+    counts = list(next(iter(curve.values())))
+    lines = [f"{'per topic':>16} | " + " | ".join(f"{k:>13d}" for k in counts)] if header else []
+    for method, row in curve.items():
+        lines.append(f"{method:>16} | " + " | ".join("{:.3f} ± {:.3f}".format(*_mean_sd(row[k])) for k in counts))
+    return "\n".join(lines)
 
 
 # ---- helpers the notebook's test cells call ------------------------------------------------------
