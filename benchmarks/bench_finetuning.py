@@ -62,6 +62,11 @@ class Adapter(nn.Module):
         return h + self.up(torch.relu(self.down(h)))
 
 
+def count_trainable(model: nn.Module) -> int:
+    """Trainable numbers in ``model`` (each shared parameter once)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
 def merge_all(model: nn.Module) -> nn.Module:
     """Replace every LoRALinear in ``model`` by its merged nn.Linear (in place)."""
     for module in list(model.modules()):
@@ -103,7 +108,7 @@ def main() -> None:
     pretrained = ft.pretrained_gpt(cfg, cache_dir=None if args.no_cache else "default")
     print(f"pre-trained model ready in {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
-    summary = ft.compare_methods(pretrained, data, cfg, lora_cls=LoRALinear, adapter_cls=Adapter)
+    summary = ft.compare_methods(pretrained, data, cfg, count=count_trainable, lora_cls=LoRALinear, adapter_cls=Adapter)
     print(f"\nmethod comparison: {cfg.labels_per_class} labelled passages per topic, seeds {list(cfg.finetune_seeds)} "
           f"({time.perf_counter() - start:.0f} s in all)")
     print(ft.summary_table(summary))

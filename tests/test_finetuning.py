@@ -207,12 +207,26 @@ def test_prompt_output_matches_a_manual_concatenation():
     assert all(p.grad is None for p in model.gpt.parameters())
 
 
-def test_prepend_prompt_shapes():
-    emb = torch.randn(2, 4, 3)
-    prompt = torch.randn(5, 3)
-    out = ft.prepend_prompt(emb, prompt)
-    assert out.shape == (2, 9, 3)
-    assert torch.equal(out[1, :5], prompt) and torch.equal(out[:, 5:], emb)
+def test_add_prompt_uses_the_given_prepend_function():
+    cfg = ft.ExperimentConfig.quick()
+    torch.manual_seed(0)
+    gpt = ft.GPT(cfg.gpt_config()).eval()
+    calls = []
+
+    def prepend(embeddings, prompt):
+        calls.append((tuple(embeddings.shape), tuple(prompt.shape)))
+        return torch.cat([prompt.unsqueeze(0).expand(embeddings.shape[0], -1, -1), embeddings], dim=1)
+
+    torch.manual_seed(1)
+    default = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=3).eval()
+    torch.manual_seed(1)
+    given = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=3, prepend=prepend).eval()
+    x = torch.randint(cfg.vocab_size, (2, cfg.passage_tokens))
+    with torch.no_grad():
+        assert torch.allclose(default(x), given(x), atol=1e-6)
+    assert calls == [((2, cfg.passage_tokens, cfg.n_embd), (3, cfg.n_embd))]
+    built = ft.build_classifier("prompt", gpt, cfg, 4, seed=0, prepend=prepend)
+    assert built.prepend is prepend and built.prompt.shape == (cfg.prompt_len, cfg.n_embd)
 
 
 def test_labelled_subset_and_quick_comparison_and_curve():
@@ -225,7 +239,7 @@ def test_labelled_subset_and_quick_comparison_and_curve():
     assert torch.equal(a.train_x, ft.labelled_subset(fit, 3, seed=0).train_x)
     gpt = ft.pretrained_gpt(cfg, cache_dir=None, log=None)
     methods = ("full", "head only", "prompt", "no pre-training")
-    summary = ft.compare_methods(gpt, data, cfg, methods=methods)
+    summary = ft.compare_methods(gpt, data, cfg, count=_trainable, methods=methods)
     assert list(summary) == list(methods)
     assert summary["prompt"].trainable == cfg.prompt_len * cfg.n_embd + cfg.n_embd * 4 + 4
     assert all(0.0 <= s.mean <= 1.0 and len(s.test_accuracies) == len(cfg.finetune_seeds) for s in summary.values())

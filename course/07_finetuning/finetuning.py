@@ -7,8 +7,8 @@
 # 1. explain what self-supervised pre-training is and why a pre-trained model helps when labels are scarce;
 # 2. compare full fine-tuning, head-only training and parameter-efficient methods (LoRA, adapters,
 #    prefix-tuning, prompt tuning) by speed at inference, storage per task and memory during training;
-# 3. implement a LoRA layer (with a merge for inference), a bottleneck adapter and prefix attention in
-#    PyTorch, and count the parameters each one trains;
+# 3. implement a LoRA layer (with a merge for inference), a bottleneck adapter, prefix attention and a
+#    prompt in front of the input in PyTorch, and count the parameters each one trains;
 # 4. show on a small encoder layer what each method changes in the computation;
 # 5. fine-tune a small pre-trained GPT six ways (over several seeds, with learning rates chosen on a
 #    validation split) on a text-classification task, read a plot of accuracy against trainable
@@ -24,7 +24,7 @@
 # machine) and caches it (later runs load it in a second), then fine-tunes 28 times for the method
 # comparison (seven methods, learning rates chosen on a validation split, three seeds) and 36 times for
 # the learning curve, a few seconds each; on a busy 2-core machine the whole notebook took about
-# 5 minutes with the cached model. No GPU needed;
+# 4 minutes (216 s) with the cached model. No GPU needed;
 # one is used when present. Works in JupyterLab and on Google Colab (the first cell installs the course
 # package there).
 
@@ -664,6 +664,58 @@ for _seed, (_n, _d, _dk, _dv, _p) in enumerate([(3, 4, 2, 5, 2), (1, 3, 3, 3, 1)
     assert _close(_out, _torch_out), "the output disagrees with torch's scaled_dot_product_attention over [P_k; X W_k], [P_v; X W_v]"
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "prompt_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 6.1 · Prompt tuning: trainable vectors at the input
+#
+# Prompt tuning (Lester et al., 2021) is the cheapest relative of prefix-tuning: it learns $p$ vectors
+# $P \in \mathbb{R}^{p \times d}$ in the **input embedding** space and puts them in front of the token
+# embeddings of every sequence, once, at the bottom of the network; every layer then processes them like
+# tokens with its frozen weights. Prefix-tuning instead gives every layer its own keys and values. For a
+# batch of token embeddings $E \in \mathbb{R}^{B \times T \times d}$ the model reads
+# $[P; E_b] \in \mathbb{R}^{(p + T) \times d}$ for each sequence $b$; with absolute positional
+# embeddings the prompt takes positions $0, \dots, p-1$ and the tokens $p, \dots, p + T - 1$, so the model's
+# context must hold $p + T$ positions.
+#
+# Two slips are common. The prompt goes *in front of* the tokens: in a causal model (like the GPT of
+# section 10) a prompt appended after the tokens is never seen by them, so it cannot change their hidden
+# states. And the prompt adds $p$ *positions*; it is not added to the first $p$ token embeddings.
+#
+# Write `prepend_prompt(embeddings, prompt)`: `embeddings` of shape $(B, T, d)$, `prompt` of shape
+# $(p, d)$, returning the $(B, p + T, d)$ tensor with the same prompt in front of every sequence.
+# The experiment of section 10 passes **your** `prepend_prompt` to `tfscourse.finetune.add_prompt`.
+
+# %% nbgrader={"grade": false, "grade_id": "prepend_prompt", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def prepend_prompt(embeddings, prompt):
+    """(B, T, d) token embeddings and a (p, d) prompt -> (B, p + T, d), the prompt in front of every sequence.
+
+    Example: embeddings of shape (2, 3, 4) and a prompt of shape (5, 4) give shape (2, 8, 4).
+    """
+    ### BEGIN SOLUTION
+    B = embeddings.shape[0]
+    return torch.cat([prompt.unsqueeze(0).expand(B, -1, -1), embeddings], dim=1)  # (B, p, d) + (B, T, d) -> (B, p + T, d)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_prepend_prompt", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check prepend_prompt on a batch of two sequences of three tokens and a one-vector prompt."""
+_emb = torch.arange(12, dtype=torch.float32).reshape(2, 3, 2)
+_prompt = torch.tensor([[-1.0, -2.0]])
+_out = prepend_prompt(_emb, _prompt)
+assert tuple(_out.shape) == (2, 4, 2), f"expected shape (B, p + T, d) = (2, 4, 2), got {tuple(_out.shape)}: the prompt adds p positions"
+assert torch.equal(_out[:, 0], _prompt.expand(2, 2)), "every sequence must start with the prompt (prompt first, then the tokens)"
+assert torch.equal(_out[:, 1:], _emb), "after the prompt come the token embeddings, unchanged and in order"
+### BEGIN HIDDEN TESTS
+import torch
+
+for _seed, (_B, _T, _p, _d) in enumerate([(1, 5, 3, 4), (3, 2, 6, 8), (2, 4, 0, 3), (4, 1, 1, 1), (2, 3, 2, 5)]):
+    _g = torch.Generator().manual_seed(700 + _seed)
+    _e, _pr = torch.randn(_B, _T, _d, generator=_g), torch.randn(_p, _d, generator=_g)
+    _got = prepend_prompt(_e.clone(), _pr.clone())
+    assert tuple(_got.shape) == (_B, _p + _T, _d), f"wrong shape for B={_B}, T={_T}, p={_p}, d={_d}"
+    _want = torch.tensor([_pr.tolist() + _e[b].tolist() for b in range(_B)]).reshape(_B, _p + _T, _d)
+    assert _close(_got, _want), f"wrong values for B={_B}, T={_T}, p={_p}, d={_d}"
+### END HIDDEN TESTS
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "layer_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 7 · What each method changes inside one layer
 #
@@ -961,7 +1013,8 @@ for _ in range(8):
 # * *prefix*: 8 trainable key and value vectors per head and layer (the multi-head version of your
 #   `prefix_attention`, in `tfscourse.finetune.PrefixCausalSelfAttention`), plus the head;
 # * *prompt* (prompt tuning, Lester et al., 2021): 8 trainable vectors in the *input* embedding space,
-#   put in front of every passage's token embeddings (`tfscourse.finetune.add_prompt`); they receive
+#   put in front of every passage's token embeddings by **your** `prepend_prompt`
+#   (`tfscourse.finetune.add_prompt`); they receive
 #   positional embeddings 0-7 and the passage 8-39, which is why the GPT's context is 40 and not 32. Unlike
 #   prefix-tuning, which adds keys and values in every layer, the prompt enters once, at the bottom,
 #   and every layer reads it only through the frozen weights. The prompt vectors start as copies of the
@@ -998,7 +1051,7 @@ import time
 start = time.perf_counter()
 # ft.compare_methods: validation split, learning rate per method from the first seed, then every seed
 summary = ft.compare_methods(pretrained, topic_data, experiment, lora_cls=LoRALinear, adapter_cls=Adapter,
-                             count=count_trainable_parameters)
+                             prepend=prepend_prompt, count=count_trainable_parameters)
 n_test = len(topic_data.test_y)
 print(f"{experiment.labels_per_class} labelled training passages per topic, {experiment.val_per_class} per topic for "
       f"validation, {n_test} test passages; seeds {list(experiment.finetune_seeds)}; learning rates tried: "
@@ -1028,8 +1081,8 @@ plt.show()
 # fine-tuning, head only and the control from scratch with 4, 8, 16, 32 and 64 labelled passages per
 # topic (drawn anew for every seed from the same pool, the validation passages excluded), each with the
 # learning rate chosen above and the same number of steps, over the same three seeds. At 16 per topic it
-# reuses the runs of the table above (same seeds, same rates: the same runs). It takes two to three
-# minutes on a busy 2-core machine.
+# reuses the runs of the table above (same seeds, same rates: the same runs). It took about a minute
+# and a half (98 s) on a busy 2-core machine.
 
 # %% nbgrader={"grade": false, "grade_id": "curve_run", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import statistics
@@ -1143,7 +1196,7 @@ print("correct test answers out of 1427:", [round(a * 1427, 3) for a in handout_
 # %% [markdown] nbgrader={"grade": false, "grade_id": "wrap_up", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Wrap-up
 #
-# You implemented the three main parameter-efficient methods, checked what each changes in one layer,
-# corrected two parameter counts from the handouts, and compared the methods on a real (small)
-# pre-trained model. Before handing in: *Kernel → Restart and run all*, check that every visible test
+# You implemented the three main parameter-efficient methods and the input side of prompt tuning,
+# checked what each changes in one layer, corrected two parameter counts from the handouts, compared the
+# methods on a real (small) pre-trained model, and measured how many labels its pre-training saves. Before handing in: *Kernel → Restart and run all*, check that every visible test
 # passes, then save (on Colab: *File → Download → Download .ipynb*).

@@ -289,7 +289,8 @@ class GPTClassifier(nn.Module):
 
     The language-model head is not used. The head has d * num_labels + num_labels parameters.
     ``prompt`` is None, or after ``add_prompt`` a (P, C) parameter of prompt vectors that go in
-    front of every passage's token embeddings.
+    front of every passage's token embeddings (by ``prepend(embeddings, prompt)`` when one is given:
+    the notebook passes the student's ``prepend_prompt``).
     """
 
     def __init__(self, gpt: GPT, num_labels: int):
@@ -297,6 +298,7 @@ class GPTClassifier(nn.Module):
         self.gpt = gpt
         self.head = nn.Linear(gpt.config.n_embd, num_labels)
         self.prompt: nn.Parameter | None = None
+        self.prepend: Callable | None = None
 
     def features(self, idx: torch.Tensor) -> torch.Tensor:
         """idx (B, T) -> mean of the last hidden states of the T passage positions (B, C)."""
@@ -305,7 +307,10 @@ class GPTClassifier(nn.Module):
         P = 0
         if self.prompt is not None:
             P = self.prompt.shape[0]
-            x = prepend_prompt(x, self.prompt)  # (B, P + T, C)
+            if self.prepend is not None:
+                x = self.prepend(x, self.prompt)  # (B, P + T, C)
+            else:
+                x = torch.cat((self.prompt.repeat(x.shape[0], 1, 1), x), dim=1)  # (B, P, C) and (B, T, C) -> (B, P + T, C)
         pos = torch.arange(x.shape[1], device=idx.device)  # (P + T,)
         x = t.drop(x + t.wpe(pos))  # (B, P + T, C) + (P + T, C) -> (B, P + T, C)
         for block in t.h:
@@ -352,13 +357,8 @@ def add_adapters(model: GPTClassifier, adapter_cls, bottleneck: int) -> GPTClass
     return model
 
 
-def prepend_prompt(embeddings: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
-    """(B, T, C) token embeddings and a (P, C) prompt -> (B, P + T, C), the same prompt in front of every row."""
-    B = embeddings.shape[0]
-    return torch.cat([prompt.unsqueeze(0).expand(B, -1, -1), embeddings], dim=1)
-
-
-def add_prompt(model: GPTClassifier, prompt_len: int, seed_ids: torch.Tensor | None = None) -> GPTClassifier:
+def add_prompt(model: GPTClassifier, prompt_len: int, seed_ids: torch.Tensor | None = None,
+               prepend: Callable | None = None) -> GPTClassifier:
     """Prompt tuning (Lester et al., 2021): freeze the body, put ``prompt_len`` trainable vectors in front of the input.
 
     The vectors live in the input-embedding space and start as copies of the embeddings of
@@ -366,12 +366,15 @@ def add_prompt(model: GPTClassifier, prompt_len: int, seed_ids: torch.Tensor | N
     frequent tokens, as Lester et al. initialise from the vocabulary). The positional
     embeddings are added to the prompt and the passage alike, so the GPT's ``block_size``
     must be at least ``prompt_len + passage length``. Only the prompt and the head are trained.
+    ``prepend(embeddings, prompt)``, when given, puts the prompt in front of the embeddings (the
+    notebook passes the student's ``prepend_prompt``).
     """
     freeze_body(model)
     wte = model.gpt.transformer.wte.weight
     if seed_ids is None:
         seed_ids = torch.randint(1, min(501, wte.shape[0]), (prompt_len,))
     model.prompt = nn.Parameter(wte[seed_ids].detach().clone())  # (P, C)
+    model.prepend = prepend
     return model
 
 
@@ -524,8 +527,12 @@ FULL_BODY = ("full", "no pre-training")  # the methods that train every weight (
 
 
 def build_classifier(method: str, pretrained: GPT, cfg: ExperimentConfig, num_labels: int, seed: int,
-                     lora_cls=None, adapter_cls=None) -> GPTClassifier:
-    """A classifier for ``method`` (one of ``METHODS``), its new parameters drawn with ``seed``."""
+                     lora_cls=None, adapter_cls=None, prepend=None) -> GPTClassifier:
+    """A classifier for ``method`` (one of ``METHODS``), its new parameters drawn with ``seed``.
+
+    ``lora_cls``, ``adapter_cls`` and ``prepend`` are the LoRA layer, the adapter and the prompt
+    function that the LoRA, adapter and prompt methods use (the notebook passes the student's).
+    """
     torch.manual_seed(seed)
     if method == "no pre-training":
         return GPTClassifier(GPT(cfg.gpt_config()), num_labels)
@@ -541,12 +548,8 @@ def build_classifier(method: str, pretrained: GPT, cfg: ExperimentConfig, num_la
     if method == "prefix":
         return add_prefix(model, cfg.prefix_len)
     if method == "prompt":
-        return add_prompt(model, cfg.prompt_len)
+        return add_prompt(model, cfg.prompt_len, prepend=prepend)
     raise ValueError(f"unknown method {method!r}")
-
-
-def _count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 @dataclass
@@ -571,8 +574,8 @@ class MethodSummary:
         return 0.0 if len(a) < 2 else math.sqrt(sum((x - self.mean) ** 2 for x in a) / (len(a) - 1))
 
 
-def compare_methods(pretrained: GPT, data: TopicData, cfg: ExperimentConfig, methods=METHODS, lora_cls=None,
-                    adapter_cls=None, count=_count, log: Callable[[str], None] | None = None) -> dict[str, MethodSummary]:
+def compare_methods(pretrained: GPT, data: TopicData, cfg: ExperimentConfig, *, count: Callable[[nn.Module], int],
+                    methods=METHODS, lora_cls=None, adapter_cls=None, prepend=None, log: Callable[[str], None] | None = None) -> dict[str, MethodSummary]:
     """Section 10's comparison: every method on ``cfg.labels_per_class`` labelled passages per topic, several seeds.
 
     ``cfg.val_per_class`` passages per topic are held out first (``split_validation``). For each
@@ -588,7 +591,7 @@ def compare_methods(pretrained: GPT, data: TopicData, cfg: ExperimentConfig, met
         grid = cfg.full_lrs if method in FULL_BODY else cfg.peft_lrs
 
         def run(lr, seed, method=method):
-            model = build_classifier(method, pretrained, cfg, len(data.labels), seed, lora_cls, adapter_cls)
+            model = build_classifier(method, pretrained, cfg, len(data.labels), seed, lora_cls, adapter_cls, prepend)
             n = count(model)
             sub = labelled_subset(fit, cfg.labels_per_class, seed)
             result = finetune(model, sub, dataclasses.replace(cfg, seed=seed), lr=lr, log=None)
@@ -616,7 +619,7 @@ def summary_table(summaries: dict[str, MethodSummary]) -> str:
 
 
 def learning_curve(pretrained: GPT, data: TopicData, cfg: ExperimentConfig, lrs: dict[str, float],
-                   methods=None, counts=None, lora_cls=None, adapter_cls=None,
+                   methods=None, counts=None, lora_cls=None, adapter_cls=None, prepend=None,
                    known: dict[str, MethodSummary] | None = None,
                    log: Callable[[str], None] | None = None) -> dict[str, dict[int, list[float]]]:
     """Test accuracy against labelled passages per topic: method -> count -> accuracies over ``cfg.finetune_seeds``.
@@ -638,7 +641,7 @@ def learning_curve(pretrained: GPT, data: TopicData, cfg: ExperimentConfig, lrs:
                 continue
             accs = []
             for seed in cfg.finetune_seeds:
-                model = build_classifier(method, pretrained, cfg, len(data.labels), seed, lora_cls, adapter_cls)
+                model = build_classifier(method, pretrained, cfg, len(data.labels), seed, lora_cls, adapter_cls, prepend)
                 sub = labelled_subset(fit, k, seed)
                 accs.append(finetune(model, sub, dataclasses.replace(cfg, seed=seed), lr=lrs[method], log=None).test_accuracy)
             curve[method][k] = accs

@@ -229,6 +229,33 @@ class AdapterTanh(Adapter):
         return h + self.up(torch.tanh(self.down(h)))
 
 
+# ---- prompt tuning ---------------------------------------------------------
+
+
+def prompt_appended(embeddings, prompt):
+    """Puts the prompt after the tokens: a causal model's tokens never see it."""
+    return torch.cat([embeddings, prompt.unsqueeze(0).expand(embeddings.shape[0], -1, -1)], dim=1)
+
+
+def prompt_added(embeddings, prompt):
+    """Adds the prompt to the first p token embeddings instead of adding p positions."""
+    out = embeddings.clone()
+    out[:, : prompt.shape[0]] += prompt
+    return out
+
+
+def prompt_first_sequence_only(embeddings, prompt):
+    """Prepends the prompt to the first sequence and pads the others with zeros."""
+    pad = torch.zeros(embeddings.shape[0], prompt.shape[0], embeddings.shape[2])
+    pad[0] = prompt
+    return torch.cat([pad, embeddings], dim=1)
+
+
+def prompt_reversed(embeddings, prompt):
+    """Puts the prompt vectors in reverse order."""
+    return torch.cat([prompt.flip(0).unsqueeze(0).expand(embeddings.shape[0], -1, -1), embeddings], dim=1)
+
+
 # ---- prefix attention ------------------------------------------------------
 
 
@@ -347,6 +374,10 @@ CASES = [
     Wrong("Adapter", AdapterNoActivation, ("test_adapter",)),
     Wrong("Adapter", AdapterRandomUp, ("test_adapter",), pitfall=True),
     Wrong("Adapter", AdapterTanh, ("test_adapter",)),
+    Wrong("prepend_prompt", prompt_appended, ("test_prepend_prompt",), pitfall=True),
+    Wrong("prepend_prompt", prompt_added, ("test_prepend_prompt",), pitfall=True),
+    Wrong("prepend_prompt", prompt_first_sequence_only, ("test_prepend_prompt",)),
+    Wrong("prepend_prompt", prompt_reversed, ("test_prepend_prompt",)),
     Wrong("prefix_attention", prefix_on_queries),
     Wrong("prefix_attention", prefix_added_to_queries),
     Wrong("prefix_attention", prefix_no_scale),
