@@ -1,6 +1,6 @@
 """Benchmark of notebook 07's experiment (tfscourse.finetune): the method comparison and the learning curve.
 
-    python benchmarks/bench_finetuning.py            # the notebook's default settings (CPU: about 3 minutes, cached GPT)
+    python benchmarks/bench_finetuning.py            # the notebook's default settings (CPU: 3-5 minutes with the GPT cached)
     python benchmarks/bench_finetuning.py --quick    # the autograde settings (a few seconds)
     python benchmarks/bench_finetuning.py --no-cache # pre-train again instead of loading the checkpoint
     python benchmarks/bench_finetuning.py --smoke    # --quick --no-cache, 2 timing repeats: a check that it still runs

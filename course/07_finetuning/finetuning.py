@@ -986,10 +986,10 @@ for _ in range(8):
 # `tfscourse.unlocked.gpt`, which you get once notebook 06's deadline has passed), pre-trained by
 # next-token prediction on the Python language reference that ships with every Python installation.
 # To keep it cheap, its tokens are lower-cased words, numbers and punctuation marks (a vocabulary of
-# the 2,047 most frequent ones plus `<unk>`, which covers about 98.6% of the text), and it has 2 layers of
-# width 64 and a context of 40 tokens. The first run pre-trains it for 2,000 steps (about two minutes on
-# a busy 2-core machine; an earlier version with 600 steps learned too little to help the task) and
-# caches the weights under `~/.cache/tfscourse`; later runs load them. Pre-training is deterministic:
+# the 2,047 most frequent ones plus `<unk>`, which covers about 98.5% of the pre-training text), and it
+# has 2 layers of width 64 and a context of 40 tokens. The first run pre-trains it for 2,000 steps (two
+# to four minutes on a busy 2-core machine; an earlier version with 600 steps learned too little to help
+# the task) and caches the weights under `~/.cache/tfscourse`; later runs load them. Pre-training is deterministic:
 # the same settings give the same weights.
 #
 # **The task.** *Which part of the Python reference does a passage come from?* Passages of 32 tokens

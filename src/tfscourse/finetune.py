@@ -64,7 +64,7 @@ class ExperimentConfig:
     topics: tuple[str, ...] = ("debugger", "formatstrings", "string-methods", "specialnames")  # four topics with distinct text and >= 20k characters each
     passage_tokens: int = 32  # one passage = 32 consecutive words and punctuation marks (about a sentence or two)
     block_size: int = 40  # the GPT's context (positional embeddings): a passage plus prompt_len prompt vectors
-    vocab_size: int = 2048  # the most frequent tokens cover 98.6% of the reference text; the rest become <unk>
+    vocab_size: int = 2048  # the most frequent tokens cover 98.5% of the pre-training text; the rest become <unk>
     train_per_class: int = 72  # the labelled pool per topic: val_per_class for validation, the rest to draw training sets from
     labels_per_class: int = 16  # labelled training passages per topic in the method comparison (drawn anew for each seed)
     test_per_class: int = 64  # held out from fine-tuning AND from pre-training
