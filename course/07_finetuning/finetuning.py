@@ -23,8 +23,8 @@
 # experiment of section 10: the first run pre-trains a small GPT (two to four minutes on a busy 2-core
 # machine) and caches it (later runs load it in a second), then fine-tunes 28 times for the method
 # comparison (seven methods, learning rates chosen on a validation split, three seeds) and 36 times for
-# the learning curve, a few seconds each; on a busy 2-core machine the whole notebook took about
-# 4 minutes (216 s) with the cached model. No GPU needed;
+# the learning curve, a few seconds each; on a busy 2-core machine the whole notebook took 136 s and
+# 216 s in two runs with the cached model. No GPU needed;
 # one is used when present. Works in JupyterLab and on Google Colab (the first cell installs the course
 # package there).
 
@@ -1081,8 +1081,8 @@ plt.show()
 # fine-tuning, head only and the control from scratch with 4, 8, 16, 32 and 64 labelled passages per
 # topic (drawn anew for every seed from the same pool, the validation passages excluded), each with the
 # learning rate chosen above and the same number of steps, over the same three seeds. At 16 per topic it
-# reuses the runs of the table above (same seeds, same rates: the same runs). It took about a minute
-# and a half (98 s) on a busy 2-core machine.
+# reuses the runs of the table above (same seeds, same rates: the same runs). It took 65 s and 98 s in two
+# runs on a busy 2-core machine.
 
 # %% nbgrader={"grade": false, "grade_id": "curve_run", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import statistics
