@@ -62,6 +62,11 @@ class Adapter(nn.Module):
         return h + self.up(torch.relu(self.down(h)))
 
 
+def prepend_prompt(embeddings: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
+    """The benchmark's own prompt placement: (B, T, d) and (P, d) -> (B, P + T, d), the prompt first."""
+    return torch.cat([prompt.expand(embeddings.shape[0], -1, -1), embeddings], dim=1)
+
+
 def count_trainable(model: nn.Module) -> int:
     """Trainable numbers in ``model`` (each shared parameter once)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -108,7 +113,8 @@ def main() -> None:
     pretrained = ft.pretrained_gpt(cfg, cache_dir=None if args.no_cache else "default")
     print(f"pre-trained model ready in {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
-    summary = ft.compare_methods(pretrained, data, cfg, count=count_trainable, lora_cls=LoRALinear, adapter_cls=Adapter)
+    summary = ft.compare_methods(pretrained, data, cfg, count=count_trainable, lora_cls=LoRALinear, adapter_cls=Adapter,
+                                 prepend=prepend_prompt)
     print(f"\nmethod comparison: {cfg.labels_per_class} labelled passages per topic, seeds {list(cfg.finetune_seeds)} "
           f"({time.perf_counter() - start:.0f} s in all)")
     print(ft.summary_table(summary))
@@ -116,11 +122,12 @@ def main() -> None:
         print(f"{s.method:>16}: learning rate -> validation accuracy {s.val_accuracy}; seconds per run "
               + " ".join(f"{t:.1f}" for t in s.seconds))
     start = time.perf_counter()
-    curve = ft.learning_curve(pretrained, data, cfg, {m: s.lr for m, s in summary.items()}, known=summary)
+    curve = ft.learning_curve(pretrained, data, cfg, {m: s.lr for m, s in summary.items()}, known=summary,
+                              prepend=prepend_prompt)
     print(f"\nlearning curve: test accuracy, mean ± sd over seeds {list(cfg.finetune_seeds)} "
           f"({time.perf_counter() - start:.0f} s)")
     print(ft.curve_table(curve))
-    models = {m: ft.build_classifier(m, pretrained, cfg, len(data.labels), 0, LoRALinear, Adapter)
+    models = {m: ft.build_classifier(m, pretrained, cfg, len(data.labels), 0, LoRALinear, Adapter, prepend_prompt)
               for m in ("head only", "LoRA", "prefix", "prompt")}
     for model in models.values():
         with torch.no_grad():  # random, not trained: only the timing and the merge check matter here

@@ -162,18 +162,23 @@ def test_test_cell_helpers_report_plain_data():
     assert not tied["a"].bias.requires_grad
 
 
+def _prepend(embeddings, prompt):
+    """The tests' prompt placement: (B, T, d) and (P, d) -> (B, P + T, d)."""
+    return torch.cat([prompt.expand(embeddings.shape[0], -1, -1), embeddings], dim=1)
+
+
 def test_add_prompt_trains_only_the_prompt_and_the_head():
     cfg = ft.ExperimentConfig.quick()
     torch.manual_seed(0)
     gpt = ft.GPT(cfg.gpt_config())
-    model = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=5)
+    model = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=5, prepend=_prepend)
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
     assert trainable == {"prompt", "head.weight", "head.bias"}
     assert model.prompt.shape == (5, cfg.n_embd)
     assert _trainable(model) == 5 * cfg.n_embd + cfg.n_embd * 4 + 4
     # initialised from the embeddings of vocabulary tokens
     ids = torch.tensor([3, 1, 4, 1, 5])
-    seeded = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=5, seed_ids=ids)
+    seeded = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=5, prepend=_prepend, seed_ids=ids)
     assert torch.equal(seeded.prompt.detach(), gpt.transformer.wte.weight[ids].detach())
     assert cfg.block_size >= cfg.passage_tokens + cfg.prompt_len
     assert ft.ExperimentConfig().block_size >= ft.ExperimentConfig().passage_tokens + ft.ExperimentConfig().prompt_len
@@ -184,7 +189,7 @@ def test_prompt_output_matches_a_manual_concatenation():
     torch.manual_seed(0)
     gpt = ft.GPT(cfg.gpt_config()).eval()
     P, T = 3, cfg.passage_tokens
-    model = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=P).eval()
+    model = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=P, prepend=_prepend).eval()
     with torch.no_grad():
         model.prompt.normal_()
     x = torch.randint(cfg.vocab_size, (2, T))
@@ -218,7 +223,7 @@ def test_add_prompt_uses_the_given_prepend_function():
         return torch.cat([prompt.unsqueeze(0).expand(embeddings.shape[0], -1, -1), embeddings], dim=1)
 
     torch.manual_seed(1)
-    default = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=3).eval()
+    default = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=3, prepend=_prepend).eval()
     torch.manual_seed(1)
     given = ft.add_prompt(ft.GPTClassifier(ft.fresh_copy(gpt), 4), prompt_len=3, prepend=prepend).eval()
     x = torch.randint(cfg.vocab_size, (2, cfg.passage_tokens))
@@ -239,12 +244,12 @@ def test_labelled_subset_and_quick_comparison_and_curve():
     assert torch.equal(a.train_x, ft.labelled_subset(fit, 3, seed=0).train_x)
     gpt = ft.pretrained_gpt(cfg, cache_dir=None, log=None)
     methods = ("full", "head only", "prompt", "no pre-training")
-    summary = ft.compare_methods(gpt, data, cfg, count=_trainable, methods=methods)
+    summary = ft.compare_methods(gpt, data, cfg, count=_trainable, methods=methods, prepend=_prepend)
     assert list(summary) == list(methods)
     assert summary["prompt"].trainable == cfg.prompt_len * cfg.n_embd + cfg.n_embd * 4 + 4
     assert all(0.0 <= s.mean <= 1.0 and len(s.test_accuracies) == len(cfg.finetune_seeds) for s in summary.values())
     assert "prompt" in ft.summary_table(summary)
     lrs = {m: s.lr for m, s in summary.items()}
-    curve = ft.learning_curve(gpt, data, cfg, lrs, methods=("full", "no pre-training"), known=summary)
+    curve = ft.learning_curve(gpt, data, cfg, lrs, methods=("full", "no pre-training"), known=summary, prepend=_prepend)
     assert list(curve["full"]) == list(cfg.curve_counts)
     assert curve["full"][cfg.curve_counts[0]] != [] and "±" in ft.curve_table(curve)

@@ -289,8 +289,8 @@ class GPTClassifier(nn.Module):
 
     The language-model head is not used. The head has d * num_labels + num_labels parameters.
     ``prompt`` is None, or after ``add_prompt`` a (P, C) parameter of prompt vectors that go in
-    front of every passage's token embeddings (by ``prepend(embeddings, prompt)`` when one is given:
-    the notebook passes the student's ``prepend_prompt``).
+    front of every passage's token embeddings by ``prepend(embeddings, prompt)`` (the notebook passes
+    the student's ``prepend_prompt``; the package holds no copy of that answer).
     """
 
     def __init__(self, gpt: GPT, num_labels: int):
@@ -307,10 +307,7 @@ class GPTClassifier(nn.Module):
         P = 0
         if self.prompt is not None:
             P = self.prompt.shape[0]
-            if self.prepend is not None:
-                x = self.prepend(x, self.prompt)  # (B, P + T, C)
-            else:
-                x = torch.cat((self.prompt.repeat(x.shape[0], 1, 1), x), dim=1)  # (B, P, C) and (B, T, C) -> (B, P + T, C)
+            x = self.prepend(x, self.prompt)  # (B, T, C) and (P, C) -> (B, P + T, C)
         pos = torch.arange(x.shape[1], device=idx.device)  # (P + T,)
         x = t.drop(x + t.wpe(pos))  # (B, P + T, C) + (P + T, C) -> (B, P + T, C)
         for block in t.h:
@@ -357,8 +354,8 @@ def add_adapters(model: GPTClassifier, adapter_cls, bottleneck: int) -> GPTClass
     return model
 
 
-def add_prompt(model: GPTClassifier, prompt_len: int, seed_ids: torch.Tensor | None = None,
-               prepend: Callable | None = None) -> GPTClassifier:
+def add_prompt(model: GPTClassifier, prompt_len: int, prepend: Callable,
+               seed_ids: torch.Tensor | None = None) -> GPTClassifier:
     """Prompt tuning (Lester et al., 2021): freeze the body, put ``prompt_len`` trainable vectors in front of the input.
 
     The vectors live in the input-embedding space and start as copies of the embeddings of
@@ -366,8 +363,8 @@ def add_prompt(model: GPTClassifier, prompt_len: int, seed_ids: torch.Tensor | N
     frequent tokens, as Lester et al. initialise from the vocabulary). The positional
     embeddings are added to the prompt and the passage alike, so the GPT's ``block_size``
     must be at least ``prompt_len + passage length``. Only the prompt and the head are trained.
-    ``prepend(embeddings, prompt)``, when given, puts the prompt in front of the embeddings (the
-    notebook passes the student's ``prepend_prompt``).
+    ``prepend(embeddings, prompt)`` puts the prompt in front of the embeddings (the notebook
+    passes the student's ``prepend_prompt``).
     """
     freeze_body(model)
     wte = model.gpt.transformer.wte.weight
@@ -548,7 +545,7 @@ def build_classifier(method: str, pretrained: GPT, cfg: ExperimentConfig, num_la
     if method == "prefix":
         return add_prefix(model, cfg.prefix_len)
     if method == "prompt":
-        return add_prompt(model, cfg.prompt_len, prepend=prepend)
+        return add_prompt(model, cfg.prompt_len, prepend)
     raise ValueError(f"unknown method {method!r}")
 
 
