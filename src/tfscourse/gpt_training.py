@@ -354,12 +354,18 @@ def code_digest(*objects) -> str:
             parts.append(obj)
     digest = hashlib.sha256()
     for part in parts:
-        try:
-            text = inspect.getsource(part)
-        except (OSError, TypeError):  # defined where no source is kept: its name has to do
-            text = getattr(part, "__qualname__", repr(part))
-        digest.update(text.encode())
+        digest.update(_source(part).encode())
     return digest.hexdigest()[:16]
+
+
+def _source(obj) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        pass
+    if isinstance(obj, type):  # a class defined in a notebook cell (no file): the source of its methods
+        return obj.__qualname__ + "".join(_source(v) for v in vars(obj).values() if inspect.isfunction(v))
+    return getattr(obj, "__qualname__", repr(obj))  # defined where no source is kept: its name has to do
 
 
 def run_fingerprint(model: nn.Module, train_data: torch.Tensor, val_data: torch.Tensor, cfg: TrainConfig,
