@@ -998,8 +998,8 @@ plt.show()
 # AdamW applies weight decay apart from the gradient: at every step each decayed parameter also shrinks by
 # `lr * weight_decay * p`, a pull towards zero. That suits the weight matrices and the embeddings, which store
 # what the model has learned. It does not suit the biases and the LayerNorm gains, which set offsets and
-# scales: a gain pulled towards zero turns its feature down. GPT-2 and nanoGPT therefore give the optimiser
-# two **parameter groups**: the tensors with two or more dimensions get `weight_decay`, the one-dimensional
+# scales: a gain pulled towards zero turns its feature down. nanoGPT (and minGPT before it) therefore give the
+# optimiser two **parameter groups**: the tensors with two or more dimensions get `weight_decay`, the one-dimensional
 # ones get `0.0`.
 #
 # Write `configure_optimizer(model, lr, weight_decay, betas)` that returns a `torch.optim.AdamW` built from the
@@ -1090,10 +1090,11 @@ for _seed, (_V, _C, _T, _bias, _wd, _lr, _betas) in enumerate([(50, 8, 6, False,
 #    backward pass needs no autocast: it uses the dtypes of the forward pass.
 # 2. `optimizer.zero_grad()`: `backward` *adds* to each `.grad`, so without it every step would use the sum
 #    of all the gradients so far.
-# 3. `scaler.scale(loss).backward()`. In fp16, numbers below about $6 \times 10^{-8}$ (fp16's smallest
-#    subnormal, $2^{-24}$) become 0, and many gradients are that small. The scaler multiplies the loss by a
-#    factor $S$ ($2^{16} = 65\,536$ at the start), so every gradient is $S$ times larger too. $S$ halves after
-#    a step whose gradients overflowed and doubles after 2000 steps without overflow.
+# 3. `scaler.scale(loss).backward()`. In fp16, numbers below about $3 \times 10^{-8}$ (half of fp16's smallest
+#    subnormal, $2^{-24} \approx 6 \times 10^{-8}$) round to 0, and some gradients of a deep network are
+#    that small. The scaler multiplies the loss by a factor $S$ ($2^{16} = 65\,536$ at the start), so every
+#    gradient is $S$ times larger too. $S$ halves after a step whose gradients overflowed and doubles after
+#    2000 steps without overflow.
 # 4. `scaler.unscale_(optimizer)` divides the gradients by $S$, in place. It must come **before** clipping:
 #    the scaled gradients' norm is $S$ times the true one, so clipping them would cut nearly every update to
 #    `grad_clip / S`.
