@@ -44,7 +44,7 @@ from tfscourse.lm_corpus import (
     load_corpus,
     train_tokenizer,
 )
-from tfscourse.unlocked.gpt import GPT, GPTConfig, get_batch, lr_at
+from tfscourse.unlocked.gpt import GPT, GPTConfig, configure_optimizer, get_batch, lr_at, train_step
 
 
 def attention_speed(model, data, block_size, batch_size, device, steps=8):
@@ -120,7 +120,8 @@ def main() -> None:
     model = GPT(GPTConfig(**asdict(preset.model))).to(device)
     print(f"model: {model.num_params():,} parameters; initial loss should be ln({preset.model.vocab_size}) "
           f"= {math.log(preset.model.vocab_size):.3f}")
-    hist = train(model, train_ids, val_ids, cfg, device, get_batch_fn=get_batch, lr_fn=lr_at)
+    hist = train(model, train_ids, val_ids, cfg, device, get_batch_fn=get_batch, lr_fn=lr_at,
+                 optimizer_fn=configure_optimizer, step_fn=train_step)
     total = time.perf_counter() - t0
     speeds = attention_speed(model, train_ids, preset.model.block_size, cfg.batch_size, device, steps=2 if args.smoke else 8)
     print("---")

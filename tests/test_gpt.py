@@ -4,8 +4,9 @@ tools (tfscourse.gpt_training) and the corpus/tokenizer (tfscourse.lm_corpus).""
 from __future__ import annotations
 
 import math
-import warnings
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +15,12 @@ from tfscourse import gpt_training as training
 from tfscourse.lm_corpus import decode, encode, load_corpus, token_strings, train_tokenizer
 from tfscourse.unlocked import gpt
 
+ROOT = Path(__file__).resolve().parents[1]
+
 TINY = gpt.GPTConfig(block_size=16, vocab_size=50, n_layer=2, n_head=2, n_embd=16)
+# what notebook 06 passes to train: the student's four functions (here the reference answers)
+STUDENT_FUNCTIONS = {"get_batch_fn": gpt.get_batch, "lr_fn": gpt.lr_at, "optimizer_fn": gpt.configure_optimizer,
+                     "step_fn": gpt.train_step}
 
 
 def test_gpt2_small_parameter_count():
@@ -61,7 +67,7 @@ def test_get_batch_and_schedule():
 
 def test_optimizer_decays_matrices_only():
     model = gpt.GPT(TINY)
-    opt = training.configure_optimizer(model, lr=1e-3, weight_decay=0.1)
+    opt = gpt.configure_optimizer(model, lr=1e-3, weight_decay=0.1)
     decay, no_decay = opt.param_groups
     assert all(p.dim() >= 2 for p in decay["params"]) and decay["weight_decay"] == 0.1
     assert all(p.dim() < 2 for p in no_decay["params"]) and no_decay["weight_decay"] == 0.0
@@ -73,7 +79,7 @@ def test_train_lowers_loss_and_logs_to_stdout(capsys):
     data = torch.tensor([i % 7 for i in range(400)])
     model = gpt.GPT(gpt.GPTConfig(block_size=8, vocab_size=7, n_layer=1, n_head=1, n_embd=16))
     cfg = training.TrainConfig(batch_size=8, max_steps=40, warmup_steps=5, max_lr=3e-3, min_lr=3e-4, eval_interval=20, eval_iters=2)
-    hist = training.train(model, data, data, cfg, torch.device("cpu"), get_batch_fn=gpt.get_batch, lr_fn=gpt.lr_at)
+    hist = training.train(model, data, data, cfg, torch.device("cpu"), **STUDENT_FUNCTIONS)
     assert hist.steps == [0, 20, 40] and hist.val_loss[-1] < hist.val_loss[0] - 0.5
     out = capsys.readouterr()
     assert "step    40/40" in out.out and out.err == ""
@@ -219,14 +225,12 @@ def test_corpus_and_tokenizer_offline(monkeypatch):
     assert len(token_strings(tok, ids[:5])) == 5
 
 
-def test_grad_scaler_works_with_the_old_api(monkeypatch):
-    """pyproject allows torch 2.1, whose torch.amp has no GradScaler: the code falls back to torch.cuda.amp."""
-    assert type(training.make_grad_scaler(enabled=False)).__module__ == "torch.amp.grad_scaler"
-    monkeypatch.delattr(torch.amp, "GradScaler")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # newer torch deprecates torch.cuda.amp.GradScaler
-        scaler = training.make_grad_scaler(enabled=False)
-    assert type(scaler).__module__.startswith("torch.cuda.amp")
+def test_grad_scaler_is_torch_amp_and_the_torch_floor_has_it():
+    """torch.amp.GradScaler came with torch 2.3: pyproject must not allow an older torch (notebook 06 uses it)."""
+    floor = re.search(r'"torch>=(\d+)\.(\d+)', (ROOT / "pyproject.toml").read_text())
+    assert floor and (int(floor[1]), int(floor[2])) >= (2, 3), "pyproject allows a torch without torch.amp.GradScaler"
+    scaler = training.make_grad_scaler(enabled=False)
+    assert isinstance(scaler, torch.amp.GradScaler)
     loss = torch.tensor(2.0, requires_grad=True)
     assert scaler.scale(loss) is loss  # disabled: a no-op, as on the CPU
 
@@ -272,3 +276,77 @@ def test_config_with_int_dropout_passes_the_notebook_check():
     right = Wrong("GPTConfig", ConfigIntDropout, ("test_gpt_config",))
     assert h.run_test("test_gpt_config", right).passed
     assert not _judge(h.test_sources["test_gpt_config"], h.namespace_with("test_gpt_config", right), "test_gpt_config").error
+
+
+# ---- checkpoints ------------------------------------------------------------------------------
+
+
+def _checkpoint_run(path=None, stop_after=None, **changes):
+    """A tiny deterministic run (dropout on, so that the global random state matters too); with
+    ``stop_after`` the step function raises KeyboardInterrupt on that call, as a runtime that disconnects."""
+    torch.manual_seed(0)
+    data = torch.tensor([(i * 7 + i // 5) % 11 for i in range(600)])
+    model = gpt.GPT(gpt.GPTConfig(block_size=8, vocab_size=11, n_layer=1, n_head=2, n_embd=16, dropout=0.1))
+    cfg = training.TrainConfig(**{"batch_size": 4, "max_steps": 10, "warmup_steps": 2, "max_lr": 3e-3,
+                                  "min_lr": 3e-4, "eval_interval": 4, "eval_iters": 2, **changes})
+    calls = []
+
+    def step_fn(*args):
+        calls.append(1)
+        if stop_after is not None and len(calls) == stop_after:
+            raise KeyboardInterrupt
+        return gpt.train_step(*args)
+
+    functions = {**STUDENT_FUNCTIONS, "step_fn": step_fn}
+    hist = training.train(model, data[:500], data[500:], cfg, torch.device("cpu"), **functions, log=None,
+                          checkpoint_path=path, checkpoint_every=3)
+    return model, hist, len(calls)
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights_and_losses(tmp_path):
+    model, hist, _ = _checkpoint_run()
+    path = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        _checkpoint_run(path, stop_after=8)  # checkpoints after steps 3 and 6; step 8 never finishes
+    assert path.exists() and not path.with_name("run.pt.tmp").exists()
+    resumed, hist2, calls = _checkpoint_run(path)
+    assert calls == 4  # steps 6, 7, 8, 9 (0-based) again, not from the start
+    for name, value in model.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], value), name
+    assert hist2.steps == hist.steps == [0, 4, 8, 10]
+    assert hist2.val_loss == hist.val_loss and hist2.train_loss == hist.train_loss
+    assert hist2.loss == hist.loss and hist2.grad_norm == hist.grad_norm and hist2.lr == hist.lr
+    # a finished run is loaded, not trained again
+    again, hist3, calls = _checkpoint_run(path)
+    assert calls == 0 and hist3.val_loss == hist.val_loss
+    assert all(torch.equal(again.state_dict()[k], v) for k, v in model.state_dict().items())
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    path = tmp_path / "run.pt"
+    _checkpoint_run(path)
+    with pytest.raises(training.CheckpointError, match=r"different run.*max_lr: checkpoint 0.003, now 0.001"):
+        _checkpoint_run(path, max_lr=1e-3)
+    with pytest.raises(training.CheckpointError, match="different run.*code"):
+        torch.manual_seed(0)
+        model = gpt.GPT(gpt.GPTConfig(block_size=8, vocab_size=11, n_layer=1, n_head=2, n_embd=16, dropout=0.1))
+        data = torch.tensor([(i * 7 + i // 5) % 11 for i in range(600)])
+        cfg = training.TrainConfig(batch_size=4, max_steps=10, warmup_steps=2, max_lr=3e-3, min_lr=3e-4,
+                                   eval_interval=4, eval_iters=2)
+        training.train(model, data[:500], data[500:], cfg, torch.device("cpu"), **STUDENT_FUNCTIONS, log=None,
+                       checkpoint_path=path)  # the reference step function, not the wrapper: other code
+
+
+def test_a_corrupt_checkpoint_gives_a_clear_error(tmp_path):
+    path = tmp_path / "run.pt"
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(training.CheckpointError, match="cannot be read.*delete it"):
+        _checkpoint_run(path)
+    torch.save({"something": 1}, path)
+    with pytest.raises(training.CheckpointError, match="not a checkpoint of tfscourse.gpt_training.train"):
+        _checkpoint_run(path)
+    _checkpoint_run(path.with_name("good.pt"))
+    data = path.with_name("good.pt").read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # cut off half-way (what the atomic write prevents)
+    with pytest.raises(training.CheckpointError, match="cannot be read"):
+        _checkpoint_run(path)

@@ -126,6 +126,8 @@ def test_a_borrowed_answer_costs_only_its_own_cells_where_later_answers_call_it(
     ("06_gpt", "causal_self_attention", gpt.CausalSelfAttention),
     ("06_gpt", "gpt", gpt.GPT),
     ("06_gpt", "lr_at", gpt.lr_at),
+    ("06_gpt", "configure_optimizer", gpt.configure_optimizer),
+    ("06_gpt", "train_step", gpt.train_step),
 ])
 def test_copied_reference_source_is_flagged(assignment, cell, reference):
     release, master = notebooks(assignment)

@@ -9,8 +9,9 @@
 # 2. assemble the MLP, the pre-LN Transformer block and a whole GPT (token and position embeddings, blocks,
 #    final LayerNorm, a language-model head tied to the token embedding) and count its parameters exactly;
 # 3. explain post-LN versus pre-LN and why GPT-2 normalises *before* each sub-layer;
-# 4. train the model on real text: random windows, AdamW with weight decay on matrices only, warm-up and a
-#    cosine schedule, gradient clipping, mixed precision on GPUs, train and validation loss as you go;
+# 4. train the model on real text: random windows, AdamW with weight decay on matrices only (parameter groups
+#    you set up), warm-up and a cosine schedule, a training step you write with mixed precision, loss scaling
+#    and gradient clipping, train and validation loss as you go, and checkpoints that let a run resume;
 # 5. sample text with temperature and top-k, and look inside the trained model with an attention map.
 #
 # **How to work.** Fill in every cell that says `raise NotImplementedError()` and every answer cell marked
@@ -736,7 +737,7 @@ for _seed, _shape in enumerate([(32, 1000, 2, 2, 64, True), (8, 50, 1, 1, 16, Tr
         f"loss at init {_loss.item():.3f} is not close to ln({_V}) = {math.log(_V):.3f}"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_train_step", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+# %% nbgrader={"grade": true, "grade_id": "test_gradient_flow", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
 """Check that one AdamW step on a fixed batch lowers the loss and reaches every parameter."""
 torch.manual_seed(0)
 _model = GPT(GPTConfig(block_size=16, vocab_size=50, n_layer=2, n_head=2, n_embd=16))
@@ -990,26 +991,257 @@ plt.ylabel("learning rate")
 plt.title("your schedule: warm-up, cosine, floor")
 plt.show()
 
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "optimizer_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 6.3 · AdamW with two parameter groups
+#
+# AdamW applies weight decay apart from the gradient: at every step each decayed parameter also shrinks by
+# `lr * weight_decay * p`, a pull towards zero. That suits the weight matrices and the embeddings, which store
+# what the model has learned. It does not suit the biases and the LayerNorm gains, which set offsets and
+# scales: a gain pulled towards zero turns its feature down. nanoGPT (and minGPT before it) therefore give the
+# optimiser two **parameter groups**: the tensors with two or more dimensions get `weight_decay`, the one-dimensional
+# ones get `0.0`.
+#
+# Write `configure_optimizer(model, lr, weight_decay, betas)` that returns a `torch.optim.AdamW` built from the
+# two groups `{"params": [...], "weight_decay": weight_decay}` and `{"params": [...], "weight_decay": 0.0}`,
+# with `lr=lr` and `betas=betas`. Put in each trainable parameter (`requires_grad`) once, and nothing else.
+#
+# *The tied head.* `lm_head.weight` and `transformer.wte.weight` are one tensor. `model.parameters()` yields
+# it once. A list collected from the modules, such as
+# `[m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Embedding))]`, holds it twice. In one
+# group, torch only warns, and the tensor is then updated twice per step (measured: one AdamW step of
+# learning rate 0.1 on a duplicated tensor moves it by 0.2, and its step count reads 2); in two groups,
+# AdamW refuses with a `ValueError`.
+#
+# The test runs your function on a small model of the course package (`training.tiny_language_model`: token
+# and position embeddings, a LayerNorm, a Linear with a bias and a head tied to the token embedding), so
+# that it checks the optimiser alone.
+
+# %% nbgrader={"grade": false, "grade_id": "configure_optimizer", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def configure_optimizer(model, lr, weight_decay, betas):
+    """AdamW: weight_decay on the parameters with two or more dimensions, 0.0 on the others; each tensor once."""
+    ### BEGIN SOLUTION
+    params = [p for p in model.parameters() if p.requires_grad]  # each tensor once, even the tied head
+    decay = [p for p in params if p.dim() >= 2]  # weight matrices and embeddings
+    no_decay = [p for p in params if p.dim() < 2]  # biases and LayerNorm gains
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=betas)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_configure_optimizer", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check configure_optimizer on a small model with a tied head: AdamW, decay on matrices only, each tensor once."""
+_model = training.tiny_language_model(vocab_size=30, n_embd=16, block_size=8, seed=0)
+try:
+    _opt = configure_optimizer(_model, 3e-4, 0.1, (0.9, 0.95))
+except ValueError as _error:
+    raise AssertionError(f"AdamW refused the groups ({_error}). Is a tensor in both groups? The head is tied to the "
+                         "token embedding, one tensor: model.parameters() yields it once") from None
+_info = training.optimizer_groups(_opt, _model)  # plain data: the class, and per group its settings and tensor names
+assert _info["class"] == "AdamW", f"expected a torch.optim.AdamW, got a {_info['class']}"
+_names = [_n for _g in _info["groups"] for _n in _g["names"]]
+print("groups:", [(_g["weight_decay"], _g["names"]) for _g in _info["groups"]])
+assert "?" not in _names, "a group holds a tensor that is not one of the model's parameters (model.state_dict() gives detached tensors: use model.parameters())"
+_twice = sorted({_n for _n in _names if _names.count(_n) > 1})
+assert not _twice, (f"{_twice} is in the optimiser more than once: the head is tied to the token embedding, so the two are one "
+                    "tensor, and AdamW would update it twice per step. model.parameters() yields each tensor once")
+_missing = sorted(set(_info["shapes"]) - set(_names))
+assert not _missing, f"these parameters are not optimised: {_missing}"
+for _g in _info["groups"]:
+    for _n in _g["names"]:
+        _dims = len(_info["shapes"][_n])
+        if _dims < 2:
+            assert _g["weight_decay"] == 0.0, f"{_n} (a bias or LayerNorm gain, {_dims}-D) gets weight decay {_g['weight_decay']}: decay only tensors with dim() >= 2"
+        else:
+            assert _g["weight_decay"] == 0.1, f"{_n} ({_dims}-D) should get the weight_decay argument, 0.1; it gets {_g['weight_decay']}"
+    assert _g["lr"] == 3e-4 and _g["betas"] == [0.9, 0.95], f"pass lr and betas on to AdamW (a group has lr {_g['lr']}, betas {_g['betas']})"
+### BEGIN HIDDEN TESTS
+for _seed, (_V, _C, _T, _bias, _wd, _lr, _betas) in enumerate([(50, 8, 6, False, 0.05, 1e-3, (0.8, 0.99)),
+                                                             (20, 24, 4, True, 0.2, 6e-4, (0.9, 0.999))]):
+    _m = training.tiny_language_model(_V, _C, _T, _seed, bias=_bias)
+    _frozen = ["positions.weight", "hidden.bias"] if _bias else ["positions.weight", "norm.weight"]
+    training.freeze(_m, _frozen)
+    try:
+        _info = training.optimizer_groups(configure_optimizer(_m, _lr, _wd, _betas), _m)
+    except ValueError as _error:
+        raise AssertionError(f"AdamW refused the groups ({_error})") from None
+    assert _info["class"] == "AdamW", "configure_optimizer must return a torch.optim.AdamW"
+    _names = [_n for _g in _info["groups"] for _n in _g["names"]]
+    assert not set(_frozen) & set(_names), "frozen parameters (requires_grad=False) must be left out of the optimiser"
+    assert sorted(_names) == sorted(_info["shapes"]), "every trainable parameter must be in the optimiser exactly once"
+    for _g in _info["groups"]:
+        for _n in _g["names"]:
+            _want = _wd if len(_info["shapes"][_n]) >= 2 else 0.0
+            assert _close(_g["weight_decay"], _want), f"{_n} has the wrong weight decay (matrices: weight_decay, the others: 0.0)"
+        assert _close(_g["lr"], _lr) and _close(_g["betas"], list(_betas)), "pass lr and betas on to AdamW"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "train_step_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 6.4 · One training step: autocast, loss scaling, clipping
+#
+# Write `train_step(model, optimizer, scaler, x, y, grad_clip, autocast_dtype)`: one update on the batch
+# `(x, y)`, returning two Python floats, the batch's loss and the global gradient norm *before* clipping. In
+# this order:
+#
+# 1. `model.train()`, then the forward pass `_, loss = model(x, y)` under
+#    `torch.autocast(device_type=x.device.type, dtype=autocast_dtype)` when `autocast_dtype` is not `None`
+#    (in float32 when it is `None`; `enabled=autocast_dtype is not None` does both in one line). Under
+#    autocast the matrix products run in bf16 or fp16, while softmax and cross-entropy stay in float32. The
+#    backward pass needs no autocast: it uses the dtypes of the forward pass.
+# 2. `optimizer.zero_grad()`: `backward` *adds* to each `.grad`, so without it every step would use the sum
+#    of all the gradients so far.
+# 3. `scaler.scale(loss).backward()`. In fp16, numbers below about $3 \times 10^{-8}$ (half of fp16's smallest
+#    subnormal, $2^{-24} \approx 6 \times 10^{-8}$) round to 0, and some gradients of a deep network are
+#    that small. The scaler multiplies the loss by a factor $S$ ($2^{16} = 65\,536$ at the start), so every
+#    gradient is $S$ times larger too. $S$ halves after a step whose gradients overflowed and doubles after
+#    2000 steps without overflow.
+# 4. `scaler.unscale_(optimizer)` divides the gradients by $S$, in place. It must come **before** clipping:
+#    the scaled gradients' norm is $S$ times the true one, so clipping them would cut nearly every update to
+#    `grad_clip / S`.
+# 5. `torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)`: one norm over *all* the gradients,
+#    $\lVert g \rVert = \sqrt{\sum_p \lVert g_p \rVert^2}$; when it exceeds `grad_clip`, every gradient is
+#    multiplied by `grad_clip / ‖g‖`, so the update keeps its direction. It returns $\lVert g \rVert$ before
+#    clipping. Clipping each parameter on its own would change the direction.
+# 6. `scaler.step(optimizer)`, which calls `optimizer.step()` unless a gradient is inf or NaN (then the step
+#    is skipped), and `scaler.update()`, which sets $S$ for the next step (without it, the next `unscale_`
+#    raises an error).
+#
+# On a CPU, and with bf16 (which has float32's range), `train` passes a disabled scaler: `scale` returns the
+# loss unchanged and `step` calls `optimizer.step()`, so one function serves every device. The test uses a
+# real `GradScaler` that does scale on the CPU, by 1024, and plain SGD with learning rate 1, whose update is
+# minus the clipped gradient: every slip in the order shows in the weights.
+
+# %% nbgrader={"grade": false, "grade_id": "train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def train_step(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """One update on (x, y); returns (loss, global gradient norm before clipping) as floats."""
+    ### BEGIN SOLUTION
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)  # gradients add up in .grad otherwise
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)  # the true gradients, before clipping
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)  # one norm over all parameters
+    scaler.step(optimizer)  # skips the update when a gradient is inf or NaN (fp16 overflow)
+    scaler.update()
+    return loss.item(), norm.item()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_step", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check train_step with a scaler that scales by 1024 and plain SGD (lr 1): the loss, the norm, one clipped update."""
+_model = training.tiny_language_model(vocab_size=30, n_embd=16, block_size=8, seed=0)
+_gen = torch.Generator().manual_seed(0)
+_x, _y = torch.randint(0, 30, (4, 8), generator=_gen), torch.randint(0, 30, (4, 8), generator=_gen)
+_before = {_k: _v.clone() for _k, _v in _model.state_dict().items()}  # a copy: the step changes the weights in place
+_ref = training.loss_and_gradients(_model, _x, _y)  # the float32 loss and gradients; the model is left as it was
+_grads = _ref["gradients"]
+_true_norm = math.sqrt(sum(float((_g.double() ** 2).sum()) for _g in _grads.values()))
+_clip = 0.5 * _true_norm  # so that clipping has to act
+_loss, _norm = train_step(_model, training.make_sgd(_model, 1.0), training.make_test_scaler(1024.0), _x, _y, _clip, None)
+print(f"loss {_loss}, gradient norm {_norm} (true: {_ref['loss']:.6f}, {_true_norm:.6f})")
+assert type(_loss) is float and type(_norm) is float, f"return two Python floats (loss.item(), norm.item()), got {type(_loss).__name__}, {type(_norm).__name__}"
+assert abs(_loss - 1024 * _ref["loss"]) > 1e-2 * _ref["loss"], "the loss returned is the scaled one (1024 times too large): return loss.item()"
+assert abs(_loss - _ref["loss"]) < 1e-4, f"expected the batch's loss {_ref['loss']:.6f}, got {_loss:.6f}"
+_after = _model.state_dict()
+_update = {_n: _after[_n] - _before[_n] for _n in _grads}  # SGD with lr 1: minus the clipped gradient
+_size = math.sqrt(sum(float((_u.double() ** 2).sum()) for _u in _update.values()))
+assert _size > 0, "the parameters did not move: call scaler.step(optimizer), and optimizer.zero_grad() before backward, not after"
+_cos = -sum(float((_update[_n].double() * _grads[_n].double()).sum()) for _n in _grads) / (_size * _true_norm)
+assert _cos > 0.9999, ("the update does not point along the gradient: clip all the gradients together (one global norm, "
+                       "clip_grad_norm_(model.parameters(), grad_clip)), not each parameter on its own")
+assert abs(_size * 1024 - _clip) > 0.01 * _clip, ("the update is 1024 times too small: the gradients were clipped while still "
+                                                  "scaled. Call scaler.unscale_(optimizer) BEFORE clip_grad_norm_")
+assert abs(_size - _true_norm) > 0.01 * _true_norm, "the update was not clipped: clip the global gradient norm to grad_clip with clip_grad_norm_"
+assert abs(_size - _clip) < 1e-3 * _clip, f"the update's norm is {_size:.5g}, expected grad_clip = {_clip:.5g}: unscale, then clip, then scaler.step"
+assert abs(_norm - 1024 * _true_norm) > 0.01 * _true_norm, "the norm returned is that of the scaled gradients: call scaler.unscale_(optimizer) before clipping"
+assert abs(_norm - _true_norm) < 1e-4 * _true_norm, "return the global gradient norm before clipping (what clip_grad_norm_ returns)"
+# two calls in a row with lr 0 (the weights stay) and no clipping: each call must see its own batch's gradients only
+_ref = training.loss_and_gradients(_model, _x, _y)
+_true_norm = math.sqrt(sum(float((_g.double() ** 2).sum()) for _g in _ref["gradients"].values()))
+_opt, _scaler = training.make_sgd(_model, 0.0), training.make_test_scaler(None)  # a disabled scaler, as on a CPU
+for _call in (1, 2):
+    _, _norm = train_step(_model, _opt, _scaler, _x, _y, 1e9, None)
+    assert abs(_norm - 2 * _true_norm) > 1e-2 * _true_norm, "the gradients add up over calls: call optimizer.zero_grad() before backward"
+    assert abs(_norm - _true_norm) < 1e-4 * _true_norm, f"call {_call}: gradient norm {_norm:.6f}, expected {_true_norm:.6f}"
+_opt, _scaler = training.make_sgd(_model, 0.0), training.make_test_scaler(1024.0)
+try:
+    for _call in (1, 2):
+        train_step(_model, _opt, _scaler, _x, _y, 1e9, None)
+except RuntimeError as _error:
+    raise AssertionError(f"a second step with the same scaler failed ({_error}): call scaler.update() after scaler.step(optimizer)") from None
+### BEGIN HIDDEN TESTS
+for _seed, (_V, _C, _T, _B, _bias, _frac) in enumerate([(40, 12, 6, 3, True, 0.3), (17, 8, 5, 6, False, 2.0)]):
+    _m = training.tiny_language_model(_V, _C, _T, 10 + _seed, bias=_bias)
+    _gen = torch.Generator().manual_seed(_seed)
+    _x, _y = torch.randint(0, _V, (_B, _T), generator=_gen), torch.randint(0, _V, (_B, _T), generator=_gen)
+    # autocast: a bf16 forward pass gives a slightly different loss; None gives float32 exactly
+    _opt, _scaler = training.make_sgd(_m, 0.0), training.make_test_scaler(None)
+    _ref = training.loss_and_gradients(_m, _x, _y)
+    _true_norm = math.sqrt(sum(float((_g.double() ** 2).sum()) for _g in _ref["gradients"].values()))
+    _plain, _norm = train_step(_m, _opt, _scaler, _x, _y, 1e9, None)
+    assert abs(_plain - _ref["loss"]) < 1e-5, "with autocast_dtype None the forward pass must run in float32 (no autocast)"
+    assert abs(_norm - _true_norm) < 1e-4 * _true_norm, "train_step must return the global gradient norm before clipping"
+    _bf16, _norm = train_step(_m, _opt, _scaler, _x, _y, 1e9, training.torch_dtype("bfloat16"))
+    assert abs(_norm - _true_norm) < 0.1 * _true_norm, "the gradients add up over calls: call optimizer.zero_grad() before backward"
+    assert _bf16 != _ref["loss"] and abs(_bf16 - _ref["loss"]) < 0.05 * (1 + _ref["loss"]), \
+        "with an autocast_dtype the forward pass must run under torch.autocast(device_type=x.device.type, dtype=autocast_dtype)"
+    _before = {_k: _v.clone() for _k, _v in _m.state_dict().items()}
+    _ref = training.loss_and_gradients(_m, _x, _y)
+    _true_norm = math.sqrt(sum(float((_g.double() ** 2).sum()) for _g in _ref["gradients"].values()))
+    _clip = _frac * _true_norm  # 2.0: no clipping; the update is then the whole gradient
+    _opt, _scaler = training.make_sgd(_m, 0.5), training.make_test_scaler(256.0)
+    _loss, _norm = train_step(_m, _opt, _scaler, _x, _y, _clip, None)
+    assert _close(_loss, _ref["loss"]), "train_step must return the batch's (unscaled) loss"
+    assert abs(_norm - _true_norm) < 1e-4 * _true_norm, "train_step must return the global norm of the unscaled gradients, before clipping"
+    _coef = min(1.0, _clip / (_true_norm + 1e-6))
+    _after = _m.state_dict()
+    for _n, _g in _ref["gradients"].items():
+        assert _close(_after[_n] - _before[_n], -0.5 * _coef * _g), f"{_n}: the update differs from lr times the globally clipped, unscaled gradient"
+    try:
+        train_step(_m, _opt, _scaler, _x, _y, _clip, None)
+    except RuntimeError:
+        raise AssertionError("a second step with the same scaler failed: call scaler.update() after scaler.step(optimizer)") from None
+# gradients that overflowed: the scaler must skip the update (scaler.step, not optimizer.step)
+_m = training.tiny_language_model(20, 8, 4, 7)
+_gen = torch.Generator().manual_seed(7)
+_x, _y = torch.randint(0, 20, (2, 4), generator=_gen), torch.randint(0, 20, (2, 4), generator=_gen)
+_before = {_k: _v.clone() for _k, _v in _m.state_dict().items()}
+# an infinite loss scale makes the gradients inf or NaN, as an fp16 overflow does: the scaler must skip the step
+train_step(_m, training.make_sgd(_m, 1.0), training.make_test_scaler(float("inf")), _x, _y, 1.0, None)
+_after = _m.state_dict()
+assert all(_close(_after[_k], _before[_k]) for _k in _before), "with inf gradients (an overflowing scale) the step must be skipped: call scaler.step(optimizer), not optimizer.step()"
+### END HIDDEN TESTS
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "train_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 7 · Training
 #
 # The training loop lives in the course package (`tfscourse.gpt_training.train`, printed below) and uses **your**
-# `GPT`, `get_batch` and `lr_at`. Each step it
-# 1. sets the learning rate from `lr_at`;
+# `GPT`, `get_batch`, `lr_at`, `configure_optimizer` and `train_step`. It builds the optimiser with
+# `configure_optimizer(model, max_lr, 0.1, (0.9, 0.95))`; then each step it
+# 1. sets the learning rate of every parameter group from `lr_at`;
 # 2. draws a batch of random windows with `get_batch` and moves it to the device;
-# 3. runs the forward pass under `torch.autocast` on a GPU: **bf16** where the GPU supports it (A100, H100,
-#    RTX 30xx and newer), otherwise **fp16** (the T4 on Colab). fp16 has a tiny range, so small gradients
-#    would underflow to zero: a `GradScaler` multiplies the loss before `backward` and divides the gradients
-#    again before the update (bf16 has float32's range and needs no scaler);
-# 4. clips the global gradient norm to 1 (one unlucky batch cannot throw the weights far);
-# 5. updates with **AdamW**, weight decay only on matrices (Linear weights and embeddings), not on biases
-#    and LayerNorm gains, which set scales and offsets rather than store patterns.
-#    (`tfscourse.gpt_training.configure_optimizer`: parameters with `p.dim() >= 2` go into a group with
-#    `weight_decay=0.1`, the others into a group with `weight_decay=0.0`).
+# 3. calls `train_step` with `grad_clip=1.0` and the device's precision: **bf16** where the GPU supports it
+#    (A100, H100, RTX 30xx and newer) with a disabled scaler, **fp16** on older GPUs (the T4 on Colab) with a
+#    scaler that scales, float32 with a disabled scaler on CPUs and Apple's MPS.
 #
 # Every `eval_interval` steps it estimates the training and validation loss on fixed batches, prints a line
 # to stdout and redraws the progress bar and the live loss plot. The device was chosen automatically
 # (CUDA, then Apple MPS, then CPU).
+#
+# **Checkpoints.** At every evaluation and at the end, `train` saves the model, the optimiser's state
+# (AdamW's running averages), the scaler, the step, the random generators and the losses so far to
+# `checkpoint_path`, first to a temporary file that then replaces the old one, so that a run cut off while
+# writing leaves the previous checkpoint whole. Run the cell again after an interruption and it continues
+# where the last checkpoint left off, with the same batches as an uninterrupted run; once the run is
+# finished, running the cell again loads the trained model instead of training it again. A checkpoint of
+# another run (other settings, model shape, data, or other code in your classes and functions) is refused
+# with an error that names what differs: delete the file (`CHECKPOINT.unlink()`) to start afresh.
+# The file goes to `~/.cache/tfscourse/checkpoints/`, or under `$TFSCOURSE_CACHE` when that is set. On Colab
+# the runtime's disk is lost with the runtime, so before this cell run, in a new cell,
+# `from google.colab import drive; drive.mount("/content/drive")` and
+# `os.environ["TFSCOURSE_CACHE"] = "/content/drive/MyDrive/tfscourse"` to keep the checkpoints on Google
+# Drive. While the notebook is graded no checkpoint is written.
 
 # %% nbgrader={"grade": false, "grade_id": "train", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print(inspect.getsource(training.train))  # the loop you are about to run
@@ -1022,9 +1254,12 @@ if tfscourse.grading_mode():  # seconds, not minutes: no graded check depends on
     train_cfg.batch_size, train_cfg.eval_iters, train_cfg.warmup_steps = 8, 1, 2
 print(f"device {device}, mixed precision: {training.autocast_dtype(device) or 'off (float32)'}")
 print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters, {config}")
+CHECKPOINT = None if tfscourse.grading_mode() else training.default_checkpoint_dir() / f"gpt-{preset.name}.pt"
+print(f"checkpoint: {CHECKPOINT or 'none while grading'}")
 view = LiveLossView(train_cfg.max_steps, title=f"GPT on {corpus.name}")
-history = training.train(model, train_ids, val_ids, train_cfg, device,
-                          get_batch_fn=get_batch, lr_fn=lr_at, callback=view)
+history = training.train(model, train_ids, val_ids, train_cfg, device, get_batch_fn=get_batch, lr_fn=lr_at,
+                          optimizer_fn=configure_optimizer, step_fn=train_step, callback=view,
+                          checkpoint_path=CHECKPOINT)
 print(f"done: {history.tokens_per_s:,.0f} tokens/s; final validation loss {history.val_loss[-1]:.3f} "
       f"(perplexity {math.exp(history.val_loss[-1]):.1f}); ln(V) = {math.log(config.vocab_size):.3f}")
 

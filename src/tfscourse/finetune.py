@@ -48,7 +48,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tfscourse.gpt_training import TrainConfig, pick_device, train
-from tfscourse.unlocked.gpt import GPT, GPTConfig, get_batch, lr_at
+from tfscourse.unlocked.gpt import GPT, GPTConfig, configure_optimizer, get_batch, lr_at, train_step
 
 # ---------------------------------------------------------------------------------------------
 # configuration
@@ -265,7 +265,7 @@ def pretrained_gpt(cfg: ExperimentConfig | None = None, cache_dir: str | Path | 
     start = time.perf_counter()
     with cpu_threads(1):
         hist = train(model, data[:cut], data[cut:], tcfg, device or pick_device(), get_batch_fn=get_batch,
-                     lr_fn=lr_at, log=None)
+                     lr_fn=lr_at, optimizer_fn=configure_optimizer, step_fn=train_step, log=None)
     model.to("cpu").eval()
     if log:
         log(f"pre-trained {model.num_params():,} parameters for {cfg.pretrain_steps} steps in "

@@ -571,13 +571,234 @@ def lr_no_floor(step, max_lr, warmup_steps, max_steps, min_lr):
     return min_lr + 0.5 * (1 + math.cos(math.pi * p)) * (max_lr - min_lr)
 
 
+# ---- configure_optimizer -----------------------------------------------------
+
+
+def optimizer_decay_everything(model, lr, weight_decay, betas):
+    """One group: weight decay on every parameter, biases and LayerNorm gains included."""
+    return torch.optim.AdamW(model.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
+
+
+def optimizer_decay_by_name(model, lr, weight_decay, betas):
+    """Decays every tensor named "weight", LayerNorm gains included (the rule is the dimension, not the name)."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in named if n.endswith("weight")]
+    rest = [p for n, p in named if not n.endswith("weight")]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
+                             lr=lr, betas=betas)
+
+
+def optimizer_tied_head_twice(model, lr, weight_decay, betas):
+    """Collects the matrices from the modules: the tied head and the token embedding, one tensor, go in twice."""
+    decay = [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Embedding)) and m.weight.requires_grad]
+    rest = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
+                             lr=lr, betas=betas)
+
+
+def optimizer_tied_head_in_both_groups(model, lr, weight_decay, betas):
+    """Sorts by module type, as early nanoGPT did, without taking lm_head.weight out: the tied tensor is in
+    both groups (Linear weights decayed, Embedding weights not), and AdamW raises."""
+    decay, rest = [], []
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if not p.requires_grad:
+                continue
+            (decay if name.endswith("weight") and isinstance(module, nn.Linear) else rest).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
+                             lr=lr, betas=betas)
+
+
+def optimizer_keeps_frozen(model, lr, weight_decay, betas):
+    """Puts the frozen parameters (requires_grad=False) into the optimiser too."""
+    params = list(model.parameters())
+    decay = [p for p in params if p.dim() >= 2]
+    rest = [p for p in params if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
+                             lr=lr, betas=betas)
+
+
+def optimizer_adam(model, lr, weight_decay, betas):
+    """torch.optim.Adam, whose weight_decay is an L2 term added to the gradient, not AdamW's decoupled decay."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    rest = [p for p in params if p.dim() < 2]
+    return torch.optim.Adam([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
+                            lr=lr, betas=betas)
+
+
+def optimizer_default_betas(model, lr, weight_decay, betas):
+    """Leaves out betas: AdamW's default (0.9, 0.999) instead of the argument."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    rest = [p for p in params if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
+                             lr=lr)
+
+
+# ---- train_step --------------------------------------------------------------
+
+
+def step_clip_before_unscale(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Clips the gradients while they are still scaled, then lets scaler.step unscale them."""
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item(), norm.item()
+
+
+def step_no_zero_grad(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Never clears the gradients: each step adds its gradients to those of all earlier steps."""
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item(), norm.item()
+
+
+def step_zero_grad_after_backward(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Calls optimizer.zero_grad() between backward and the step: the update sees no gradient."""
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.zero_grad()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item(), norm.item()
+
+
+def step_no_clipping(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Measures the gradient norm but never clips."""
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters() if p.grad is not None]))
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item(), norm.item()
+
+
+def step_clip_per_parameter(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Clips each parameter's gradient to grad_clip on its own (the update changes direction)."""
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norms = [torch.nn.utils.clip_grad_norm_([p], grad_clip) for p in model.parameters() if p.grad is not None]
+    norm = torch.linalg.vector_norm(torch.stack(norms))
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item(), norm.item()
+
+
+def step_no_scaler_update(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Forgets scaler.update(): the next unscale_ on the same optimiser raises."""
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    return loss.item(), norm.item()
+
+
+def step_returns_scaled_loss(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Returns the scaled loss (the value backward started from) instead of the loss."""
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    scaled = scaler.scale(loss)
+    scaled.backward()
+    scaler.unscale_(optimizer)
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return scaled.item(), norm.item()
+
+
+def step_returns_clipped_norm(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Returns the gradient norm after clipping instead of before."""
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters() if p.grad is not None]))
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item(), norm.item()
+
+
+def step_optimizer_step_directly(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Calls optimizer.step() instead of scaler.step(optimizer): an overflowing step is not skipped."""
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    scaler.update()
+    return loss.item(), norm.item()
+
+
+def step_without_autocast(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Ignores autocast_dtype: the forward pass always runs in float32."""
+    model.train()
+    _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item(), norm.item()
+
+
+def step_autocast_always_on(model, optimizer, scaler, x, y, grad_clip, autocast_dtype):
+    """Enters torch.autocast even when autocast_dtype is None (the device's default lower precision)."""
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype):
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item(), norm.item()
+
+
 _CFG = ("test_gpt_config",)
 _ATT = ("test_causal_self_attention",)
 _MLP = ("test_mlp",)
 _BLOCK = ("test_block",)
 _FWD = ("test_gpt_forward",)
 _INIT = ("test_init_loss",)
-_STEP = ("test_train_step",)
+_STEP = ("test_gradient_flow",)
 _GEN = ("test_generate",)
 _PARAMS = ("test_gpt2_small_params",)
 
@@ -629,4 +850,22 @@ CASES = [
     Wrong("lr_at", lr_cosine_to_zero),
     Wrong("lr_at", lr_linear_decay),
     Wrong("lr_at", lr_no_floor),
+    Wrong("configure_optimizer", optimizer_decay_everything, pitfall=True),
+    Wrong("configure_optimizer", optimizer_decay_by_name, pitfall=True),
+    Wrong("configure_optimizer", optimizer_tied_head_twice, pitfall=True),
+    Wrong("configure_optimizer", optimizer_tied_head_in_both_groups, pitfall=True),
+    Wrong("configure_optimizer", optimizer_keeps_frozen),
+    Wrong("configure_optimizer", optimizer_adam, pitfall=True),
+    Wrong("configure_optimizer", optimizer_default_betas),
+    Wrong("train_step", step_clip_before_unscale, pitfall=True),
+    Wrong("train_step", step_no_zero_grad, pitfall=True),
+    Wrong("train_step", step_zero_grad_after_backward, pitfall=True),
+    Wrong("train_step", step_no_clipping, pitfall=True),
+    Wrong("train_step", step_clip_per_parameter, pitfall=True),
+    Wrong("train_step", step_no_scaler_update, pitfall=True),
+    Wrong("train_step", step_returns_scaled_loss, pitfall=True),
+    Wrong("train_step", step_returns_clipped_norm),
+    Wrong("train_step", step_optimizer_step_directly),
+    Wrong("train_step", step_without_autocast),
+    Wrong("train_step", step_autocast_always_on),
 ]

@@ -1,4 +1,5 @@
-"""Notebook 06's reference GPT: the model, ``get_batch`` and ``lr_at``, published after 06's deadline.
+"""Notebook 06's reference GPT: the model, ``get_batch``, ``lr_at``, ``configure_optimizer`` and
+``train_step``, published after 06's deadline.
 
 Every definition here answers a graded cell of notebook 06, so the published student
 package leaves this module out until the instructor publishes stage 07 (see
@@ -229,3 +230,42 @@ def lr_at(step: int, max_lr: float, warmup_steps: int, max_steps: int, min_lr: f
         return min_lr
     progress = (step - warmup_steps) / (max_steps - warmup_steps)  # 0 -> 1
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (max_lr - min_lr)
+
+
+# ---------------------------------------------------------------------------------------------
+# optimiser and training step
+# ---------------------------------------------------------------------------------------------
+
+
+def configure_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.1, betas=(0.9, 0.95)):
+    """AdamW with two parameter groups: ``weight_decay`` on matrices (Linear weights, embeddings), 0 on the rest.
+
+    Biases and LayerNorm gains (one dimension) set offsets and scales rather than store
+    patterns, so they are not decayed. ``model.parameters()`` yields each tensor once, so
+    the head tied to the token embedding is optimised once; frozen tensors are left out.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]  # each tensor once, even the tied head
+    decay = [p for p in params if p.dim() >= 2]  # weight matrices and embeddings
+    no_decay = [p for p in params if p.dim() < 2]  # biases and LayerNorm gains
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=betas)
+
+
+def train_step(model: nn.Module, optimizer, scaler, x: torch.Tensor, y: torch.Tensor, grad_clip: float,
+               autocast_dtype: torch.dtype | None = None) -> tuple[float, float]:
+    """One optimiser step on the batch ``(x, y)``; returns the loss and the global gradient norm before clipping.
+
+    The forward pass runs under ``torch.autocast`` when ``autocast_dtype`` is given; the
+    scaler multiplies the loss before ``backward`` (fp16) and divides the gradients again
+    in ``unscale_``, which must come before clipping so that the true gradients are clipped.
+    """
+    model.train()
+    with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)  # gradients add up in .grad otherwise
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)  # the true gradients, before clipping
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)  # one norm over all parameters
+    scaler.step(optimizer)  # skips the update when a gradient is inf or NaN (fp16 overflow)
+    scaler.update()
+    return loss.item(), norm.item()
