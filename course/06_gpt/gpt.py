@@ -1562,13 +1562,14 @@ for _seed, (_bs, _V, _L, _H, _C, _bias, _B, _T, _n) in enumerate([(12, 25, 3, 3,
 # course's 2-core CPU with `benchmarks/bench_kv_cache.py` (random weights of the same shapes, the 13-token
 # prompt of the CPU run, one thread, best of 3 runs, while other jobs kept the machine's load near 5): for
 # the CPU preset's shape (4 layers, $C = 64$, $V = 256$, 115 new tokens) 101 tokens/s without the cache and
-# 196 with it (1.9 times faster); for the T4 preset's shape (6 layers, $C = 384$, $V = 8192$, 200 new tokens)
-# 5 and 96 tokens/s (18 times). Without a cache, step $t$ runs $t$ positions through every layer, builds a
-# $t \times t$ score matrix per head and, in `forward`, computes the head's logits for all $t$ positions
-# although `generate` keeps only the last; with the cache it runs one position, $t$ scores per head and one
-# row of logits. The saving grows with the length and with the width of the model. For the small CPU model
-# the fixed cost of each step (many small operations per layer, each with its own call overhead in Python
-# and PyTorch) is a large part of the time, which caps its speed-up.
+# 196 with it (1.9 times faster; a second run at load 2.4 gave 388 and 608, 1.6 times); for the T4 preset's
+# shape (6 layers, $C = 384$, $V = 8192$, 200 new tokens) 5 and 96 tokens/s (18 times); for the A100/H100
+# preset's shape (8 layers, $C = 512$, 200 new tokens) 4 and 59 tokens/s (13 times). Without a cache, step
+# $t$ runs $t$ positions through every layer, builds a $t \times t$ score matrix per head and, in `forward`,
+# computes the head's logits for all $t$ positions although `generate` keeps only the last; with the cache
+# it runs one position, $t$ scores per head and one row of logits. The saving per step grows with the
+# length. For the small CPU model the fixed cost of each step (many small operations per layer, each with
+# its own call overhead in Python and PyTorch) is a large part of the time, which caps its speed-up.
 
 # %% nbgrader={"grade": false, "grade_id": "kv_speed", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def compare_generation(net, prompt_ids, n_new, label):
@@ -1631,7 +1632,8 @@ assert kv_cache_bytes == 2 * 12 * 1024 * 768 * 4, \
 # ### BEGIN SOLUTION
 # (Example figures from `benchmarks/bench_kv_cache.py` on the course's 2-core CPU, one thread, random weights
 # of the CPU preset's shape: 13 prompt tokens and 115 new ones, 101 tokens/s with `generate` and 196 with
-# `generate_cached`, 1.9 times faster; the T4 preset's shape with 200 new tokens: 5 against 96 tokens/s.)
+# `generate_cached`, 1.9 times faster (1.6 times in a run on a less busy machine); the T4 preset's shape
+# with 200 new tokens: 5 against 96 tokens/s.)
 # The tokens are the same because in a causal model the key and value of a position depend only on the
 # tokens up to it: the cached ones are exactly what the full pass would compute again, so the new token's
 # query meets the same keys and values and every layer gives the same output; only the order of some
