@@ -1327,7 +1327,7 @@ for _seed, (_bs, _V, _L, _H, _C, _head, _buffers) in enumerate([(10, 31, 3, 3, 1
         raise AssertionError(f"load_gpt2_weights failed on a {_L}-layer checkpoint ({type(_error).__name__}: {str(_error)[:150]})") from None
     _state = _model.state_dict()
     for _name, _value in _want.items():
-        assert tuple(_state[_name].shape) == tuple(_value.shape) and torch.allclose(_state[_name], _value), \
+        assert tuple(_state[_name].shape) == tuple(_value.shape) and _close(_state[_name], _value), \
             f"{_name} is wrong after loading a {_L}-layer checkpoint"
     for _name, _value in _before.items():
         if _name.endswith(".mask"):
