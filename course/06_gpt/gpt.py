@@ -1227,15 +1227,15 @@ print("transformers is installed" if HAVE_TRANSFORMERS else
 #
 # `GPT2LMHeadModel.state_dict()` maps names to tensors, and its names are yours: `transformer.wte.weight`,
 # `transformer.wpe.weight`, `transformer.h.0.ln_1.weight`, `transformer.h.0.attn.c_attn.weight`, ...,
-# `transformer.ln_f.bias`, `lm_head.weight`. Three things differ:
+# `transformer.ln_f.bias`, `lm_head.weight`. Three things need care:
 #
 # 1. GPT-2's linear layers are not `nn.Linear` but Hugging Face's `Conv1D` (a name inherited from OpenAI's
 #    TensorFlow code; it is a plain matrix product). `Conv1D` computes $x W + b$ and stores $W$ as
 #    **(in, out)**; `nn.Linear` computes $x W^\top + b$ and stores $W$ as **(out, in)**. The four matrices
 #    `attn.c_attn.weight`, `attn.c_proj.weight`, `mlp.c_fc.weight` and `mlp.c_proj.weight` must therefore
 #    be **transposed**. The attention's `c_proj` is square ($C \times C$): forgetting its transpose raises no
-#    shape error, it silently gives wrong logits. Biases, LayerNorm gains and the embeddings are copied as
-#    they are.
+#    shape error, it silently gives wrong logits. Biases, LayerNorm parameters and the embeddings are copied
+#    as they are.
 # 2. State dicts written by older versions of `transformers` also hold two buffers per layer,
 #    `transformer.h.{i}.attn.bias` (the causal mask) and `transformer.h.{i}.attn.masked_bias` (a fill
 #    value). They are not weights: skip them (your model has its own `mask`). Test the end of the name,
