@@ -13,6 +13,7 @@
 #    you set up), warm-up and a cosine schedule, a training step you write with mixed precision, loss scaling
 #    and gradient clipping, train and validation loss as you go, and checkpoints that let a run resume;
 # 5. sample text with temperature and top-k, and look inside the trained model with an attention map.
+# 6. (going further) load GPT-2's own weights into your model and speed up generation with a key/value cache.
 #
 # **How to work.** Fill in every cell that says `raise NotImplementedError()` and every answer cell marked
 # *YOUR ANSWER HERE*. Run the test cell under each answer: it tells you what it expected. More (hidden)
@@ -1442,6 +1443,450 @@ attention_explorer = show_attention(attention_explorer_maps, title="GPT attentio
 # in the time this GPT read 1.2 M tokens. What a Transformer offers instead (all positions of a window
 # trained in parallel, direct access to far-back tokens) is what GPUs, larger models and longer contexts
 # exploit; this one CPU minute does not show it.
+# ### END SOLUTION
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "further_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 11 · Going further: GPT-2's own weights and a key/value cache
+#
+# Your `GPT` has GPT-2's layout and GPT-2's parameter names, so it can run OpenAI's GPT-2 itself. This
+# section loads weights saved by Hugging Face `transformers` into your model and checks that both give the
+# same logits; then it makes greedy generation faster with a **key/value cache**.
+#
+# The two functions you write and their tests need PyTorch only. The demonstrations that compare with
+# `transformers` need that library: Colab has it; elsewhere install it with `pip install transformers` (in
+# the notebook: `%pip install transformers`, then restart the kernel). Without it those cells print a note
+# and skip. The real GPT-2 small weights (124 M parameters, a download of about half a gigabyte) are only
+# fetched on a GPU and when the Hugging Face hub answers; nothing else in this section uses the network.
+
+# %% nbgrader={"grade": false, "grade_id": "further_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tfscourse import gpt_extras
+
+HAVE_TRANSFORMERS = importlib.util.find_spec("transformers") is not None  # checked without importing it (slow)
+print("transformers is installed" if HAVE_TRANSFORMERS else
+      "transformers is not installed: the comparison cells will skip (pip install transformers, then restart)")
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "load_gpt2_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 11.1 · Loading a Hugging Face GPT-2 checkpoint
+#
+# `GPT2LMHeadModel.state_dict()` maps names to tensors, and its names are yours: `transformer.wte.weight`,
+# `transformer.wpe.weight`, `transformer.h.0.ln_1.weight`, `transformer.h.0.attn.c_attn.weight`, ...,
+# `transformer.ln_f.bias`, `lm_head.weight`. Three things need care:
+#
+# 1. GPT-2's linear layers are not `nn.Linear` but Hugging Face's `Conv1D` (a name inherited from OpenAI's
+#    TensorFlow code; it is a plain matrix product). `Conv1D` computes $x W + b$ and stores $W$ as
+#    **(in, out)**; `nn.Linear` computes $x W^\top + b$ and stores $W$ as **(out, in)**. The four matrices
+#    `attn.c_attn.weight`, `attn.c_proj.weight`, `mlp.c_fc.weight` and `mlp.c_proj.weight` must therefore
+#    be **transposed**. The attention's `c_proj` is square ($C \times C$): forgetting its transpose raises no
+#    shape error, it silently gives wrong logits. Biases, LayerNorm parameters and the embeddings are copied
+#    as they are.
+# 2. State dicts written by older versions of `transformers` also hold two buffers per layer,
+#    `transformer.h.{i}.attn.bias` (the causal mask) and `transformer.h.{i}.attn.masked_bias` (a fill
+#    value). They are not weights: skip them (your model has its own `mask`). Test the end of the name,
+#    `name.endswith(".attn.bias")`: `"attn.bias" in name` is also true for `attn.c_attn.bias`, a real weight.
+#    (Version 5.24, the one this section was tested with, no longer puts them in `state_dict()`.)
+# 3. `lm_head.weight` is in the dict, but GPT-2 ties it to `transformer.wte.weight` as you do. Copy values
+#    *into* your model's existing tensors rather than assigning new `nn.Parameter`s, and your head stays
+#    tied. A dict without `lm_head.weight` must work too.
+#
+# Write `load_gpt2_weights(model, hf_state_dict)`: copy every weight of `hf_state_dict` into `model` in
+# place and return `model`. `model.state_dict()` gives tensors that share memory with the parameters, so
+# `own[name].copy_(value)` under `torch.no_grad()` fills the model.
+
+# %% nbgrader={"grade": false, "grade_id": "load_gpt2_weights", "locked": false, "schema_version": 3, "solution": true, "task": false}
+@torch.no_grad()
+def load_gpt2_weights(model, hf_state_dict):
+    """Copy a Hugging Face GPT2LMHeadModel state dict (name -> tensor) into model in place; returns model."""
+    ### BEGIN SOLUTION
+    conv1d = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+    own = model.state_dict()  # shares memory with the parameters
+    for name, value in hf_state_dict.items():
+        if name.endswith((".attn.bias", ".attn.masked_bias")):  # causal-mask buffers, not weights
+            continue
+        if name.endswith(conv1d):
+            value = value.t()  # Conv1D stores (in, out); nn.Linear (out, in)
+        own[name].copy_(value)  # KeyError for a name the model lacks; RuntimeError for a wrong shape
+    return model
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_load_gpt2_weights", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check load_gpt2_weights on a GPT-2-style state dict built here from random tensors (no transformers needed)."""
+_cfg = GPTConfig(block_size=8, vocab_size=20, n_layer=2, n_head=2, n_embd=8)
+_conv1d = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+_gen = torch.Generator().manual_seed(0)
+_want = {k: torch.randn(v.shape, generator=_gen) * 0.3 for k, v in GPT(_cfg).state_dict().items() if not k.endswith(".mask")}
+_want["lm_head.weight"] = _want["transformer.wte.weight"]
+_hf = {k: (v.t().contiguous() if k.endswith(_conv1d) else v) for k, v in _want.items()}  # Conv1D layout: (in, out)
+for _i in range(2):  # the buffers older transformers versions put in the dict
+    _hf[f"transformer.h.{_i}.attn.bias"] = torch.ones(1, 1, 8, 8).tril()
+    _hf[f"transformer.h.{_i}.attn.masked_bias"] = torch.tensor(-1e4)
+_model = GPT(_cfg).eval()
+try:
+    load_gpt2_weights(_model, _hf)
+except KeyError as _error:
+    raise AssertionError(f"load_gpt2_weights raised KeyError {_error}: skip the buffers attn.bias and attn.masked_bias, "
+                         "and copy only the names the dict holds") from None
+except (RuntimeError, ValueError) as _error:
+    raise AssertionError(f"load_gpt2_weights failed ({str(_error)[:150]}): Conv1D stores c_attn, c_proj and c_fc "
+                         "weights as (in, out), nn.Linear as (out, in): transpose them") from None
+_state = _model.state_dict()
+for _name, _value in _want.items():
+    _hint = " (a Conv1D matrix: transpose it with .t(), not .view/.reshape)" if _name.endswith(_conv1d) else ""
+    assert tuple(_state[_name].shape) == tuple(_value.shape) and torch.allclose(_state[_name], _value), \
+        f"{_name} does not hold the checkpoint's values after loading{_hint}"
+_ref = GPT(_cfg).eval()
+_ref.load_state_dict({**_ref.state_dict(), **_want})
+_idx = torch.randint(0, 20, (2, 8), generator=_gen)
+_diff = (_model(_idx)[0] - _ref(_idx)[0]).abs().max().item()
+print(f"max |logit difference| after loading: {_diff:.1e}")
+assert _diff < 1e-5, f"the loaded model's logits differ by {_diff:.3g} from the checkpoint's"
+_model.load_state_dict({**_state, "transformer.wte.weight": torch.zeros(20, 8), "lm_head.weight": torch.ones(20, 8)})
+_after = _model.state_dict()
+assert torch.equal(_after["lm_head.weight"], _after["transformer.wte.weight"]), \
+    "after loading, lm_head is no longer tied to transformer.wte: copy into the existing tensors instead of assigning new ones"
+### BEGIN HIDDEN TESTS
+import torch
+
+_conv1d = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+for _seed, (_bs, _V, _L, _H, _C, _head, _buffers) in enumerate([(10, 31, 3, 3, 12, False, False), (6, 9, 1, 1, 4, True, True)]):
+    # a config object made in the kernel (the course package's ModelSize has GPTConfig's seven fields)
+    _cfg = training.ModelSize(block_size=_bs, vocab_size=_V, n_layer=_L, n_head=_H, n_embd=_C, dropout=0.0, bias=True)
+    _gen = torch.Generator().manual_seed(50 + _seed)
+    _model = GPT(_cfg).eval()
+    _before = _model.state_dict()
+    _want = {k: torch.randn(v.shape, generator=_gen) * 0.5 for k, v in _before.items() if not k.endswith(".mask")}
+    _want["lm_head.weight"] = _want["transformer.wte.weight"]
+    _hf = {k: (v.t().contiguous() if k.endswith(_conv1d) else v) for k, v in _want.items()}
+    if not _head:
+        del _hf["lm_head.weight"]  # some checkpoints leave the tied copy out
+    if _buffers:
+        for _i in range(_L):
+            _hf[f"transformer.h.{_i}.attn.bias"] = torch.ones(1, 1, _bs, _bs).tril()
+            _hf[f"transformer.h.{_i}.attn.masked_bias"] = torch.tensor(-1e4)
+    _hf = dict(reversed(list(_hf.items())))  # no order may be assumed
+    try:
+        load_gpt2_weights(_model, _hf)
+    except (KeyError, RuntimeError, ValueError) as _error:
+        raise AssertionError(f"load_gpt2_weights failed on a {_L}-layer checkpoint ({type(_error).__name__}: {str(_error)[:150]})") from None
+    _state = _model.state_dict()
+    for _name, _value in _want.items():
+        assert tuple(_state[_name].shape) == tuple(_value.shape) and _close(_state[_name], _value), \
+            f"{_name} is wrong after loading a {_L}-layer checkpoint"
+    for _name, _value in _before.items():
+        if _name.endswith(".mask"):
+            assert torch.equal(_state[_name], _value), f"{_name}, the model's own causal mask, must not change"
+    _ref = GPT(_cfg).eval()
+    _ref.load_state_dict({**_ref.state_dict(), **_want})
+    _idx = torch.randint(0, _V, (3, _bs), generator=_gen)
+    assert _close(_model(_idx)[0], _ref(_idx)[0]), f"logits wrong after loading a {_L}-layer checkpoint"
+    _model.load_state_dict({**_state, "transformer.wte.weight": torch.zeros(_V, _C), "lm_head.weight": torch.ones(_V, _C)})
+    _after = _model.state_dict()
+    assert torch.equal(_after["lm_head.weight"], _after["transformer.wte.weight"]), "lm_head must stay tied to transformer.wte"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "hf_compare_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 11.2 · Your model against Hugging Face's GPT-2
+#
+# The next cell builds a small `GPT2LMHeadModel` with random weights from a `GPT2Config` (nothing is
+# downloaded), loads its state dict into a `GPT` of the same shape with your function, and prints the
+# largest difference between the two models' logits on the same tokens.
+#
+# **One real difference: the GELU.** GPT-2 was trained with the tanh approximation of the GELU,
+# $\tfrac12 x\,(1 + \tanh(\sqrt{2/\pi}\,(x + 0.044715\,x^3)))$ (`activation_function="gelu_new"` in
+# `transformers`); your MLP uses the exact $x\,\Phi(x)$ of `nn.GELU()`. The two functions differ by at
+# most $4.7 \cdot 10^{-4}$ (near $x = \pm 2.7$). The cell measures the logit difference both ways: as built
+# and after swapping your MLPs' `nn.GELU()` for `nn.GELU(approximate="tanh")` (with
+# `gpt_extras.set_gelu`), once with Hugging Face's initialisation ($\mathcal{N}(0, 0.02^2)$, where the MLP's
+# inputs are small and the two GELUs nearly agree) and once with ten times the standard deviation
+# ($\mathcal{N}(0, 0.2^2)$). Measured on the course's machine (3 layers, 4 heads, $C = 64$, $V = 500$, batch 2
+# of 48 tokens, `transformers` 5.24): with the small weights (largest |logit| 1.20) the largest difference
+# is $1.3 \cdot 10^{-5}$ with your exact GELU and $3.0 \cdot 10^{-7}$ with the tanh GELU; with the larger
+# weights (largest |logit| 7.07) it is $2.3 \cdot 10^{-3}$ and $2.9 \cdot 10^{-6}$. With the tanh GELU what
+# remains is float32 rounding; the exact GELU adds an error that grows with the size of the MLP's inputs.
+# For the trained GPT-2 weights use `approximate="tanh"` (the cell below measures both ways on GPT-2
+# itself; no figure for it is given here, as the hub was not reachable while the course was written).
+#
+# On a GPU with access to the hub, the cell after it loads the real GPT-2 small (`gpt2` on the hub) into
+# `GPT(GPTConfig())`, compares the logits the same way and continues a prompt greedily.
+
+# %% nbgrader={"grade": false, "grade_id": "hf_compare", "locked": true, "schema_version": 3, "solution": false, "task": false}
+if not HAVE_TRANSFORMERS:
+    print("skipped: transformers is not installed (pip install transformers, then restart the kernel)")
+elif tfscourse.grading_mode():
+    print("skipped while the notebook is graded")
+else:
+    from transformers import GPT2LMHeadModel
+
+    hf_shape = GPTConfig(block_size=64, vocab_size=500, n_layer=3, n_head=4, n_embd=64)
+    idx_cmp = torch.randint(0, hf_shape.vocab_size, (2, 48), generator=torch.Generator().manual_seed(0))
+    for init_std in (0.02, 0.2):
+        torch.manual_seed(0)
+        hf_model = GPT2LMHeadModel(gpt_extras.gpt2_config(hf_shape, initializer_range=init_std)).eval()
+        mine = GPT(hf_shape).eval()
+        load_gpt2_weights(mine, hf_model.state_dict())
+        with torch.no_grad():
+            hf_logits = hf_model(idx_cmp).logits
+            for approximate in ("none", "tanh"):
+                if gpt_extras.set_gelu(mine, approximate) == 0:
+                    print("your MLP has no nn.GELU module to swap (F.gelu in forward?): only the first line is meaningful")
+                diff = (mine(idx_cmp)[0] - hf_logits).abs().max().item()
+                print(f"weights N(0, {init_std}^2), your GELU approximate={approximate!r:7}: max |logit difference| "
+                      f"{diff:.1e} (largest |logit| {hf_logits.abs().max().item():.2f})")
+
+# %% nbgrader={"grade": false, "grade_id": "gpt2_real", "locked": true, "schema_version": 3, "solution": false, "task": false}
+load_real_gpt2 = device.type == "cuda"  # set it to True to try on a CPU too (a download of about half a gigabyte)
+gpt2, gpt2_tokenizer = None, None
+if not (HAVE_TRANSFORMERS and load_real_gpt2) or tfscourse.grading_mode():
+    print("skipped: the real GPT-2 weights are loaded on a GPU with transformers installed (set load_real_gpt2 = True to force)")
+elif not gpt_extras.hub_reachable():
+    print("skipped: the Hugging Face hub is not reachable from here")
+else:
+    try:
+        from transformers import AutoTokenizer, GPT2LMHeadModel
+
+        hf_gpt2 = GPT2LMHeadModel.from_pretrained("gpt2").eval().to(device)
+        gpt2_tokenizer = AutoTokenizer.from_pretrained("gpt2")
+    except Exception as error:  # offline, a proxy, a full disk: never block the notebook
+        print(f"could not load gpt2 from the hub ({type(error).__name__}: {str(error)[:200]}); skipped")
+    else:
+        gpt2 = GPT(GPTConfig()).to(device).eval()
+        load_gpt2_weights(gpt2, hf_gpt2.state_dict())
+        ids = gpt2_tokenizer("The meaning of life is", return_tensors="pt").input_ids.to(device)
+        with torch.no_grad():
+            hf_logits = hf_gpt2(ids).logits
+            for approximate in ("none", "tanh"):
+                gpt_extras.set_gelu(gpt2, approximate)
+                diff = (gpt2(ids)[0] - hf_logits).abs().max().item()
+                print(f"GPT-2 small, your GELU approximate={approximate!r:7}: max |logit difference| {diff:.1e}")
+        del hf_gpt2
+        print(gpt2_tokenizer.decode(gpt2.generate(ids, 30, temperature=0)[0].tolist()))
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "kv_cache_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 11.3 · A key/value cache
+#
+# `generate` runs the whole context through the whole model for every new token. Greedy decoding of $n$
+# tokens after a prompt of $T$ tokens sends $T + (T + 1) + \dots + (T + n - 1) = nT + n(n-1)/2$ positions
+# through every layer, and almost all of that work repeats the step before: in a causal model the key and
+# value of position $s$ (in every layer) depend only on the tokens $0, \dots, s$, so once computed they
+# never change. At each step only the newest token's query, key and value are new. A **key/value cache**
+# keeps, for every layer, the keys and values of all positions seen so far (two tensors of shape
+# $(B, n_{head}, t, h_s)$) and, at each step,
+#
+# 1. runs only the newest token, shape $(B, 1)$, through the network, with the position embedding of its
+#    **place in the sequence** (the token at index $t$ gets `wpe` row $t$, not row 0);
+# 2. in every block: `ln_1`, then the attention with the block's own modules: $q, k, v$ of the new token
+#    from `attn.c_attn`, $k$ and $v$ appended to the layer's cache, the new $q$ attends to all cached keys
+#    (all of them are in its past, so no mask is needed), the heads are merged and mixed by `attn.c_proj`;
+#    the residual additions, `ln_2` and the MLP are as in `Block.forward`;
+# 3. takes `ln_f`, the head and the argmax of the last position's logits as the next token.
+#
+# The first step, the **prefill**, runs the whole prompt at once and fills the caches. There the causal
+# mask is needed: the prompt's tokens must not see each other's future. One rule covers both cases: with $P$
+# positions already cached and $T_{new}$ new ones, new query $t$ may look at keys $0, \dots, P + t$, which
+# is `attn.mask[P:P + T_new, :P + T_new]`.
+#
+# Write `generate_cached(model, idx, max_new_tokens)`: greedy decoding with a cache that returns
+# $(B, T + \text{max\_new\_tokens})$ and **exactly the same tokens** as
+# `model.generate(idx, max_new_tokens, temperature=0)`. Use the model's own modules (`model.transformer.wte`,
+# `wpe`, each block's `ln_1`, `attn.c_attn`, `attn.n_head`, `attn.c_proj`, `ln_2`, `mlp`, then `ln_f`,
+# `lm_head`), and make a fresh cache in every call. You may assume $T + \text{max\_new\_tokens} \le$
+# `block_size`. The test compares your tokens with greedy decoding by the full model, and it counts the
+# positions that reach each block's `attn.c_attn` (`gpt_extras.positions_through_attention` puts a hook
+# on it): with a cache that is $B(T + n - 1)$ per block (the last new token is never fed back), where
+# recomputing everything needs $B(nT + n(n-1)/2)$.
+#
+# **Beyond `block_size`.** There `generate` crops the context to its last `block_size` tokens. Every kept
+# token then moves one place to the left, its position embedding changes, and with it every key and value
+# in every layer: the whole cache is stale. With GPT-2's learned absolute positions the only exact
+# continuation recomputes the full window at every step, so a cache gains nothing there; a cached generator
+# stops at the context length or switches to recomputation.
+
+# %% nbgrader={"grade": false, "grade_id": "generate_cached", "locked": false, "schema_version": 3, "solution": true, "task": false}
+@torch.no_grad()
+def generate_cached(model, idx, max_new_tokens):
+    """Greedy decoding with a key/value cache: the same tokens as model.generate(idx, max_new_tokens, temperature=0)."""
+    ### BEGIN SOLUTION
+    cache = {}  # layer -> (keys, values), each (B, H, positions so far, hs)
+
+    def attention(attn, x, layer):
+        B, T_new, C = x.shape
+        hs = C // attn.n_head
+        q, k, v = attn.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in (q, k, v))  # (B, H, T_new, hs)
+        if layer in cache:
+            k = torch.cat([cache[layer][0], k], dim=2)  # (B, H, P + T_new, hs)
+            v = torch.cat([cache[layer][1], v], dim=2)
+        cache[layer] = (k, v)
+        P = k.size(2) - T_new  # positions cached before this step
+        att = q @ k.transpose(-2, -1) / math.sqrt(hs)  # (B, H, T_new, P + T_new)
+        att = att.masked_fill(~attn.mask[P:P + T_new, :P + T_new], float("-inf"))
+        y = F.softmax(att, dim=-1) @ v  # (B, H, T_new, hs)
+        return attn.c_proj(y.transpose(1, 2).contiguous().view(B, T_new, C))
+
+    out, new, start = idx, idx, 0
+    for _ in range(max_new_tokens):
+        pos = torch.arange(start, start + new.size(1), device=idx.device)  # the new tokens' places
+        x = model.transformer.wte(new) + model.transformer.wpe(pos)  # (B, T_new, C)
+        for layer, block in enumerate(model.transformer.h):
+            x = x + attention(block.attn, block.ln_1(x), layer)
+            x = x + block.mlp(block.ln_2(x))
+        logits = model.lm_head(model.transformer.ln_f(x[:, -1]))  # (B, V)
+        new = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
+        out = torch.cat([out, new], dim=1)
+        start += x.size(1)
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_generate_cached", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check generate_cached: the tokens of greedy decoding, and only the new token through the model at each step."""
+_model = GPT(GPTConfig(block_size=16, vocab_size=30, n_layer=2, n_head=2, n_embd=16)).eval()
+_gen = torch.Generator().manual_seed(1)
+_state = {k: (torch.randn(v.shape, generator=_gen) * 0.4 if v.is_floating_point() else v) for k, v in _model.state_dict().items()}
+_state["lm_head.weight"] = _state["transformer.wte.weight"]
+_model.load_state_dict(_state)
+_prompt = torch.randint(0, 30, (2, 3), generator=_gen)
+_want = _prompt.clone()
+for _ in range(10):  # greedy decoding with the full model, one whole forward pass per new token
+    _want = torch.cat([_want, _model(_want)[0][:, -1].argmax(-1, keepdim=True)], dim=1)
+try:
+    _got, _positions = gpt_extras.positions_through_attention(_model, generate_cached, _model, _prompt, 10)
+except (RuntimeError, IndexError, ValueError) as _error:
+    raise AssertionError(f"generate_cached(model, prompt of shape (2, 3), 10) failed: {type(_error).__name__}: {str(_error)[:200]}") from None
+print("greedy:", _want[0].tolist())
+print("cached:", _got[0].tolist())
+assert tuple(_got.shape) == (2, 13), f"3 prompt tokens + 10 new ones: expected shape (2, 13), got {tuple(_got.shape)}"
+assert _got[:, :3].tolist() == _prompt.tolist(), "the output should start with the prompt"
+_bad = [_t for _t in range(3, 13) if _got[:, _t].tolist() != _want[:, _t].tolist()]
+assert not _bad, (f"token {_bad[0]} differs from greedy decoding with the full model: does each new token get the position "
+                  "embedding of its place in the sequence (not 0), and does its query see the cached keys and values?")
+print(f"positions through layer 0's attn.c_attn: {_positions[0]} (a cache needs 2 * 12 = 24, recomputing 2 * 75 = 150)")
+assert _positions[0] > 0, "use the blocks' own modules (block.attn.c_attn(...)), so that the test can count the positions"
+assert _positions[0] <= 2 * 13, (f"{_positions[0]} positions went through layer 0's attention for 10 new tokens: run only the "
+                                 "newest token through the model at each step, with the keys and values of the others from the cache")
+### BEGIN HIDDEN TESTS
+import torch
+
+for _seed, (_bs, _V, _L, _H, _C, _bias, _B, _T, _n) in enumerate([(12, 25, 3, 3, 12, True, 3, 1, 11), (9, 17, 1, 1, 8, False, 1, 6, 4),
+                                                                     (20, 40, 2, 4, 16, True, 2, 5, 9)]):
+    # a config object made in the kernel (the course package's ModelSize has GPTConfig's seven fields)
+    _m = GPT(training.ModelSize(block_size=_bs, vocab_size=_V, n_layer=_L, n_head=_H, n_embd=_C, dropout=0.0, bias=_bias)).eval()
+    _gen = torch.Generator().manual_seed(70 + _seed)
+    _state = {k: (torch.randn(v.shape, generator=_gen) * 0.5 if v.is_floating_point() else v) for k, v in _m.state_dict().items()}
+    _state["lm_head.weight"] = _state["transformer.wte.weight"]
+    _m.load_state_dict(_state)
+    for _rep in range(2):  # twice: a cache left over from the call before must not leak in
+        _prompt = torch.randint(0, _V, (_B, _T), generator=_gen)
+        try:
+            _got, _positions = gpt_extras.positions_through_attention(_m, generate_cached, _m, _prompt.clone(), _n)
+        except (RuntimeError, IndexError, ValueError) as _error:
+            raise AssertionError(f"generate_cached failed for block_size={_bs}, n_layer={_L}, prompt length {_T} "
+                                 f"(call {_rep + 1}): {type(_error).__name__}: {str(_error)[:150]}") from None
+        assert type(_got) is torch.Tensor and tuple(_got.shape) == (_B, _T + _n), f"expected shape {(_B, _T + _n)}"
+        _seq = _prompt.clone()
+        for _t in range(_T, _T + _n):
+            _logits = _m(_seq)[0][:, -1]
+            _picked = _logits.gather(1, _got[:, _t:_t + 1])[:, 0]
+            # the argmax, up to float rounding (another order of the same sums may break an exact tie differently)
+            assert (_picked >= _logits.max(-1).values - 1e-4).all(), \
+                f"new token {_t - _T} is not the greedy choice for block_size={_bs}, n_layer={_L}, n_head={_H}, prompt length {_T} (call {_rep + 1})"
+            _seq = torch.cat([_seq, _got[:, _t:_t + 1]], dim=1)
+        assert 0 < max(_positions) and max(_positions) <= _B * (_T + _n) and len(set(_positions)) == 1, \
+            f"positions through each block's attention: {_positions}; a cache runs each position once per block"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "kv_speed_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 11.4 · How much faster?
+#
+# The cell generates greedily from your trained model with `generate` and with `generate_cached`, as many
+# new tokens as the context allows (up to 200), checks that both give the same tokens and prints tokens per
+# second. If the real GPT-2 was loaded above, it does the same with it for 200 tokens. Measured on the
+# course's 2-core CPU with `benchmarks/bench_kv_cache.py` (random weights of the same shapes, the 13-token
+# prompt of the CPU run, one thread, best of 3 runs, while other jobs kept the machine's load near 5): for
+# the CPU preset's shape (4 layers, $C = 64$, $V = 256$, 115 new tokens) 101 tokens/s without the cache and
+# 196 with it (1.9 times faster; a second run at load 2.4 gave 388 and 608, 1.6 times); for the T4 preset's
+# shape (6 layers, $C = 384$, $V = 8192$, 200 new tokens) 5 and 96 tokens/s (18 times); for the A100/H100
+# preset's shape (8 layers, $C = 512$, 200 new tokens) 4 and 59 tokens/s (13 times). Without a cache, step
+# $t$ runs $t$ positions through every layer, builds a $t \times t$ score matrix per head and, in `forward`,
+# computes the head's logits for all $t$ positions although `generate` keeps only the last; with the cache
+# it runs one position, $t$ scores per head and one row of logits. The saving per step grows with the
+# length. For the small CPU model the fixed cost of each step (many small operations per layer, each with
+# its own call overhead in Python and PyTorch) is a large part of the time, which caps its speed-up.
+
+# %% nbgrader={"grade": false, "grade_id": "kv_speed", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def compare_generation(net, prompt_ids, n_new, label):
+    """Tokens per second of generate (temperature 0) and generate_cached on the same prompt; best of 3."""
+    runs = {"generate": lambda: net.generate(prompt_ids, n_new, temperature=0),
+            "generate_cached": lambda: generate_cached(net, prompt_ids, n_new)}
+    outputs, speed = {}, {}
+    for name, run in runs.items():
+        run()  # warm-up
+        for _ in range(3):
+            outputs[name], rate = gpt_extras.tokens_per_second(run, n_new, prompt_ids.device)
+            speed[name] = max(speed.get(name, 0.0), rate)
+    same = torch.equal(outputs["generate"], outputs["generate_cached"])
+    print(f"{label}: {n_new} new tokens after {prompt_ids.shape[1]}: generate {speed['generate']:,.0f} tokens/s, "
+          f"generate_cached {speed['generate_cached']:,.0f} tokens/s ({speed['generate_cached'] / speed['generate']:.1f}x); "
+          f"same tokens: {same}")
+    return outputs["generate_cached"]
+
+
+model.eval()
+n_new = 8 if tfscourse.grading_mode() else min(200, config.block_size - prompt.shape[1])
+sample = compare_generation(model, prompt, n_new, f"your trained model ({config.n_layer} layers, C = {config.n_embd})")
+print(decode(tokenizer, sample[0].tolist()))
+if gpt2 is not None:
+    gpt_extras.set_gelu(gpt2, "tanh")
+    gpt2_prompt = gpt2_tokenizer("The meaning of life is", return_tensors="pt").input_ids.to(device)
+    gpt2_sample = compare_generation(gpt2, gpt2_prompt, 200, "GPT-2 small")
+    print(gpt2_tokenizer.decode(gpt2_sample[0].tolist()))
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "kv_memory_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **What the cache costs.** The speed is bought with memory: the cache holds a key and a value vector of
+# $C$ numbers for every position in every layer. Compute the size in **bytes** of the cache of GPT-2 small
+# (`GPTConfig()`: 12 layers, $C = 768$) for one sequence (batch 1) of 1024 positions in float32 (4 bytes per
+# number), and store it as an integer in `kv_cache_bytes`.
+
+# %% nbgrader={"grade": false, "grade_id": "kv_cache_bytes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+kv_cache_bytes = ...  # an int: bytes of the key/value cache of GPT-2 small, batch 1, 1024 positions, float32
+### BEGIN SOLUTION
+kv_cache_bytes = 2 * 12 * 1024 * 768 * 4  # keys and values, layers, positions, C numbers, 4 bytes each
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test_kv_cache_bytes", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false} tags=["judge"]
+"""Check that kv_cache_bytes is a whole number of bytes."""
+assert kv_cache_bytes is not ..., "set kv_cache_bytes to your answer"
+assert type(kv_cache_bytes) is int, f"kv_cache_bytes should be an int (a number of bytes), got {type(kv_cache_bytes).__name__}"
+assert kv_cache_bytes > 0, "a number of bytes is positive"
+### BEGIN HIDDEN TESTS
+assert type(kv_cache_bytes) is int, "kv_cache_bytes must be an int"
+assert kv_cache_bytes % 4 == 0, "float32 numbers take 4 bytes each"
+assert kv_cache_bytes == 2 * 12 * 1024 * 768 * 4, \
+    "count a key and a value vector of C = 768 numbers per position, per layer (12), for 1024 positions, 4 bytes each"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "kv_cache_discussion", "locked": false, "points": 2.0, "schema_version": 3, "solution": true, "task": false}
+# **Question.** Report the speed-up you measured in 11.4 (device, model, number of new tokens). In two to
+# four sentences: why does the cache give exactly the tokens of the full recomputation (up to float
+# rounding), why does the speed-up grow with the number of generated tokens, and what would the cache of
+# your trained model cost in memory at its full context?
+#
+# ### BEGIN SOLUTION
+# (Example figures from `benchmarks/bench_kv_cache.py` on the course's 2-core CPU, one thread, random weights
+# of the CPU preset's shape: 13 prompt tokens and 115 new ones, 101 tokens/s with `generate` and 196 with
+# `generate_cached`, 1.9 times faster (1.6 times in a run on a less busy machine); the T4 preset's shape
+# with 200 new tokens: 5 against 96 tokens/s.)
+# The tokens are the same because in a causal model the key and value of a position depend only on the
+# tokens up to it: the cached ones are exactly what the full pass would compute again, so the new token's
+# query meets the same keys and values and every layer gives the same output; only the order of some
+# floating-point sums differs, which changes the logits by rounding and could flip only an exact tie.
+# Without the cache, step $t$ pushes $t$ positions through the model (and a $t \times t$ score matrix per
+# head), with it one position (and $t$ scores), so the work saved per step grows with $t$ and the speed-up
+# with the number of tokens generated. For the trained CPU model at its full context of 128 positions the
+# cache holds $2 \cdot 4 \text{ layers} \cdot 128 \cdot 64$ float32 numbers, 262,144 bytes (256 KiB) per
+# sequence; GPT-2 small at 1024 positions needs 72 MiB per sequence.
 # ### END SOLUTION
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "wrap_up", "locked": true, "schema_version": 3, "solution": false, "task": false}

@@ -869,3 +869,228 @@ CASES = [
     Wrong("train_step", step_without_autocast),
     Wrong("train_step", step_autocast_always_on),
 ]
+
+
+# ---- section 11: load_gpt2_weights ------------------------------------------
+
+
+@torch.no_grad()
+def load_no_transpose(model, hf_state_dict):
+    """Copies Conv1D's (in, out) matrices as they are, without transposing them."""
+    own = model.state_dict()
+    for name, value in hf_state_dict.items():
+        if not name.endswith((".attn.bias", ".attn.masked_bias")):
+            own[name].copy_(value)
+    return model
+
+
+@torch.no_grad()
+def load_reshape_not_transpose(model, hf_state_dict):
+    """Reshapes the Conv1D matrices to (out, in) instead of transposing them: right shape, scrambled values."""
+    own = model.state_dict()
+    for name, value in hf_state_dict.items():
+        if not name.endswith((".attn.bias", ".attn.masked_bias")):
+            own[name].copy_(value.reshape(own[name].shape))
+    return model
+
+
+@torch.no_grad()
+def load_transpose_when_shapes_differ(model, hf_state_dict):
+    """Transposes a matrix only when its shape does not fit: the square attention c_proj stays (in, out)."""
+    own = model.state_dict()
+    for name, value in hf_state_dict.items():
+        if name.endswith((".attn.bias", ".attn.masked_bias")):
+            continue
+        own[name].copy_(value if value.shape == own[name].shape else value.t())
+    return model
+
+
+@torch.no_grad()
+def load_skips_by_substring(model, hf_state_dict):
+    """Skips names containing "attn.bias", which also drops every attn.c_attn.bias."""
+    conv1d = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+    own = model.state_dict()
+    for name, value in hf_state_dict.items():
+        if "attn.bias" in name or "masked_bias" in name:
+            continue
+        own[name].copy_(value.t() if name.endswith(conv1d) else value)
+    return model
+
+
+@torch.no_grad()
+def load_unties_head(model, hf_state_dict):
+    """Puts the checkpoint's lm_head.weight into a new nn.Parameter: the head is no longer tied."""
+    conv1d = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+    own = model.state_dict()
+    for name, value in hf_state_dict.items():
+        if name.endswith((".attn.bias", ".attn.masked_bias")):
+            continue
+        if name == "lm_head.weight":
+            model.lm_head.weight = nn.Parameter(value.clone())
+        else:
+            own[name].copy_(value.t() if name.endswith(conv1d) else value)
+    return model
+
+
+@torch.no_grad()
+def load_copies_buffers(model, hf_state_dict):
+    """Copies every entry of the dict, the attn.bias and attn.masked_bias buffers too (the model has no such names)."""
+    conv1d = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+    own = model.state_dict()
+    for name, value in hf_state_dict.items():
+        own[name].copy_(value.t() if name.endswith(conv1d) else value)
+    return model
+
+
+# ---- section 11: generate_cached --------------------------------------------
+
+
+@torch.no_grad()
+def cached_position_zero(model, idx, max_new_tokens):
+    """Gives each new token the position embedding of position 0 (positions restart at every step)."""
+    cache = {}
+    out, new = idx, idx
+    for _ in range(max_new_tokens):
+        x = model.transformer.wte(new) + model.transformer.wpe(torch.arange(new.size(1)))
+        for layer, block in enumerate(model.transformer.h):
+            attn, h = block.attn, block.ln_1(x)
+            B, T_new, C = h.shape
+            hs = C // attn.n_head
+            q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in attn.c_attn(h).split(C, dim=2))
+            if layer in cache:
+                k, v = torch.cat([cache[layer][0], k], dim=2), torch.cat([cache[layer][1], v], dim=2)
+            cache[layer] = (k, v)
+            P = k.size(2) - T_new
+            att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~attn.mask[P:P + T_new, :P + T_new], float("-inf"))
+            y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T_new, C)
+            x = x + attn.c_proj(y)
+            x = x + block.mlp(block.ln_2(x))
+        new = model.lm_head(model.transformer.ln_f(x[:, -1])).argmax(-1, keepdim=True)
+        out = torch.cat([out, new], dim=1)
+    return out
+
+
+@torch.no_grad()
+def cached_position_off_by_one(model, idx, max_new_tokens):
+    """Gives the new token at index t the position embedding of t + 1."""
+    cache = {}
+    out, new, start = idx, idx, 0
+    for step in range(max_new_tokens):
+        pos = torch.arange(start, start + new.size(1)) + (1 if step else 0)
+        x = model.transformer.wte(new) + model.transformer.wpe(pos)
+        for layer, block in enumerate(model.transformer.h):
+            attn, h = block.attn, block.ln_1(x)
+            B, T_new, C = h.shape
+            hs = C // attn.n_head
+            q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in attn.c_attn(h).split(C, dim=2))
+            if layer in cache:
+                k, v = torch.cat([cache[layer][0], k], dim=2), torch.cat([cache[layer][1], v], dim=2)
+            cache[layer] = (k, v)
+            P = k.size(2) - T_new
+            att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~attn.mask[P:P + T_new, :P + T_new], float("-inf"))
+            y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T_new, C)
+            x = x + attn.c_proj(y)
+            x = x + block.mlp(block.ln_2(x))
+        new = model.lm_head(model.transformer.ln_f(x[:, -1])).argmax(-1, keepdim=True)
+        out = torch.cat([out, new], dim=1)
+        start += x.size(1)
+    return out
+
+
+@torch.no_grad()
+def cached_forgets_the_cache(model, idx, max_new_tokens):
+    """Runs only the new token but never keeps keys and values: after the prompt each token attends to itself alone."""
+    out, new, start = idx, idx, 0
+    for _ in range(max_new_tokens):
+        x = model.transformer.wte(new) + model.transformer.wpe(torch.arange(start, start + new.size(1)))
+        for block in model.transformer.h:
+            attn, h = block.attn, block.ln_1(x)
+            B, T_new, C = h.shape
+            hs = C // attn.n_head
+            q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in attn.c_attn(h).split(C, dim=2))
+            att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~attn.mask[:T_new, :T_new], float("-inf"))
+            y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T_new, C)
+            x = x + attn.c_proj(y)
+            x = x + block.mlp(block.ln_2(x))
+        new = model.lm_head(model.transformer.ln_f(x[:, -1])).argmax(-1, keepdim=True)
+        out = torch.cat([out, new], dim=1)
+        start += x.size(1)
+    return out
+
+
+@torch.no_grad()
+def cached_prefill_unmasked(model, idx, max_new_tokens):
+    """Never masks: in the prefill every prompt token sees the whole prompt, its future included."""
+    cache = {}
+    out, new, start = idx, idx, 0
+    for _ in range(max_new_tokens):
+        x = model.transformer.wte(new) + model.transformer.wpe(torch.arange(start, start + new.size(1)))
+        for layer, block in enumerate(model.transformer.h):
+            attn, h = block.attn, block.ln_1(x)
+            B, T_new, C = h.shape
+            hs = C // attn.n_head
+            q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in attn.c_attn(h).split(C, dim=2))
+            if layer in cache:
+                k, v = torch.cat([cache[layer][0], k], dim=2), torch.cat([cache[layer][1], v], dim=2)
+            cache[layer] = (k, v)
+            y = (F.softmax(q @ k.transpose(-2, -1) / math.sqrt(hs), dim=-1) @ v).transpose(1, 2).contiguous().view(B, T_new, C)
+            x = x + attn.c_proj(y)
+            x = x + block.mlp(block.ln_2(x))
+        new = model.lm_head(model.transformer.ln_f(x[:, -1])).argmax(-1, keepdim=True)
+        out = torch.cat([out, new], dim=1)
+        start += x.size(1)
+    return out
+
+
+@torch.no_grad()
+def cached_shared_default_cache(model, idx, max_new_tokens, cache={}):  # noqa: B006 - the mistake this case shows
+    """Keeps the cache in a mutable default argument: the next call starts from the last call's keys and values."""
+    out, new, start = idx, idx, 0
+    for _ in range(max_new_tokens):
+        x = model.transformer.wte(new) + model.transformer.wpe(torch.arange(start, start + new.size(1)))
+        for layer, block in enumerate(model.transformer.h):
+            attn, h = block.attn, block.ln_1(x)
+            B, T_new, C = h.shape
+            hs = C // attn.n_head
+            q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in attn.c_attn(h).split(C, dim=2))
+            if layer in cache:
+                k, v = torch.cat([cache[layer][0], k], dim=2), torch.cat([cache[layer][1], v], dim=2)
+            cache[layer] = (k, v)
+            P = k.size(2) - T_new
+            att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~attn.mask[P:P + T_new, :P + T_new], float("-inf"))
+            y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T_new, C)
+            x = x + attn.c_proj(y)
+            x = x + block.mlp(block.ln_2(x))
+        new = model.lm_head(model.transformer.ln_f(x[:, -1])).argmax(-1, keepdim=True)
+        out = torch.cat([out, new], dim=1)
+        start += x.size(1)
+    return out
+
+
+def cached_recomputes(model, idx, max_new_tokens):
+    """No cache at all: calls model.generate(temperature=0), which runs the whole context at every step."""
+    return model.generate(idx, max_new_tokens, temperature=0)
+
+
+_LOAD = ("test_load_gpt2_weights",)
+_CACHED = ("test_generate_cached",)
+_KV_BYTES = ("test_kv_cache_bytes",)
+
+CASES += [
+    Wrong("load_gpt2_weights", load_no_transpose, _LOAD, pitfall=True),
+    Wrong("load_gpt2_weights", load_reshape_not_transpose, _LOAD, pitfall=True),
+    Wrong("load_gpt2_weights", load_transpose_when_shapes_differ, _LOAD, pitfall=True),
+    Wrong("load_gpt2_weights", load_skips_by_substring, _LOAD, pitfall=True),
+    Wrong("load_gpt2_weights", load_unties_head, _LOAD, pitfall=True),
+    Wrong("load_gpt2_weights", load_copies_buffers, _LOAD, pitfall=True),
+    Wrong("generate_cached", cached_position_zero, _CACHED, pitfall=True),
+    Wrong("generate_cached", cached_position_off_by_one, _CACHED),
+    Wrong("generate_cached", cached_forgets_the_cache, _CACHED, pitfall=True),
+    Wrong("generate_cached", cached_prefill_unmasked, _CACHED),
+    Wrong("generate_cached", cached_shared_default_cache, _CACHED),
+    Wrong("generate_cached", cached_recomputes, _CACHED, pitfall=True),
+    Wrong("kv_cache_bytes", 2 * 12 * 1024 * 768 // 2 * 4, _KV_BYTES, why="counts the keys only, not the values"),
+    Wrong("kv_cache_bytes", 2 * 12 * 1024 * 768, _KV_BYTES, why="counts numbers, not bytes (float32 takes 4 bytes)"),
+    Wrong("kv_cache_bytes", 2 * 1024 * 768 * 4, _KV_BYTES, why="counts one layer instead of 12"),
+    Wrong("kv_cache_bytes", 2.0 * 12 * 1024 * 768 * 4, _KV_BYTES, why="a float, not an int", pitfall=True),
+]

@@ -269,3 +269,86 @@ def train_step(model: nn.Module, optimizer, scaler, x: torch.Tensor, y: torch.Te
     scaler.step(optimizer)  # skips the update when a gradient is inf or NaN (fp16 overflow)
     scaler.update()
     return loss.item(), norm.item()
+
+
+# ---------------------------------------------------------------------------------------------
+# going further (notebook 06, section 11): GPT-2's weights and a key/value cache
+# ---------------------------------------------------------------------------------------------
+
+#: GPT-2's four matrices stored by Hugging Face's ``Conv1D`` as (in, out): transposed for nn.Linear
+HF_CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+#: buffers older ``transformers`` versions save with GPT-2 (the causal mask and its fill value): not weights
+HF_BUFFERS = (".attn.bias", ".attn.masked_bias")
+
+
+@torch.no_grad()
+def load_gpt2_weights(model: GPT, hf_state_dict: dict) -> GPT:
+    """Copy a Hugging Face ``GPT2LMHeadModel`` state dict into ``model`` in place; returns ``model``.
+
+    The names are the same (nanoGPT copied them), but ``Conv1D`` keeps its weight as
+    (in, out) where ``nn.Linear`` keeps (out, in), so those four matrices are transposed.
+    The causal-mask buffers are skipped, and ``lm_head.weight`` (tied, the same matrix as
+    ``wte``) may be present or not: writing into ``model``'s own tensors keeps the tie.
+
+    Example: ``load_gpt2_weights(GPT(cfg), GPT2LMHeadModel(hf_cfg).state_dict())``.
+    """
+    own = model.state_dict()  # tensors that share storage with the parameters
+    filled = set()
+    for name, value in hf_state_dict.items():
+        if name.endswith(HF_BUFFERS):
+            continue
+        if name.endswith(HF_CONV1D_WEIGHTS):
+            value = value.t()
+        if name not in own:
+            raise KeyError(f"{name} has no place in the model")
+        if tuple(own[name].shape) != tuple(value.shape):
+            raise ValueError(f"{name}: the model has {tuple(own[name].shape)}, the checkpoint {tuple(value.shape)}")
+        own[name].copy_(value)
+        filled.add(name)
+    missing = {n for n in own if not n.endswith(".mask") and n != "lm_head.weight"} - filled
+    if missing:
+        raise KeyError(f"the checkpoint has no values for {sorted(missing)}")
+    return model
+
+
+def _cached_attention(attn: CausalSelfAttention, x: torch.Tensor, cache: dict, layer: int) -> torch.Tensor:
+    """``attn`` on the new positions x (B, T_new, C), reading and extending the keys and values in ``cache``."""
+    B, T_new, C = x.shape
+    hs = C // attn.n_head
+    q, k, v = attn.c_attn(x).split(C, dim=2)
+    q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in (q, k, v))  # (B, H, T_new, hs)
+    if layer in cache:
+        past_k, past_v = cache[layer]
+        k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)  # (B, H, P + T_new, hs)
+    cache[layer] = (k, v)
+    P = k.size(2) - T_new  # positions already cached
+    att = q @ k.transpose(-2, -1) / math.sqrt(hs)  # (B, H, T_new, P + T_new)
+    att = att.masked_fill(~attn.mask[P:P + T_new, :P + T_new], float("-inf"))  # new query t sees keys 0..P+t
+    y = F.softmax(att, dim=-1) @ v  # (B, H, T_new, hs)
+    return attn.c_proj(y.transpose(1, 2).contiguous().view(B, T_new, C))
+
+
+@torch.no_grad()
+def generate_cached(model: GPT, idx: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
+    """Greedy decoding with a key/value cache: the same tokens as ``model.generate(idx, n, temperature=0)``.
+
+    The prompt runs through the model once; then each step runs only the newest token,
+    at its own position, and its query attends to the keys and values every layer kept.
+    Needs ``T + max_new_tokens - 1 <= block_size`` (the positions the model knows).
+    """
+    B, T = idx.shape
+    if T + max_new_tokens - 1 > model.config.block_size:
+        raise ValueError(f"{T} + {max_new_tokens} tokens need more than block_size = {model.config.block_size} positions")
+    cache: dict = {}
+    out, new, start = idx, idx, 0
+    for _ in range(max_new_tokens):
+        pos = torch.arange(start, start + new.size(1), device=idx.device)
+        x = model.transformer.wte(new) + model.transformer.wpe(pos)  # (B, T_new, C)
+        for layer, block in enumerate(model.transformer.h):
+            x = x + _cached_attention(block.attn, block.ln_1(x), cache, layer)
+            x = x + block.mlp(block.ln_2(x))
+        logits = model.lm_head(model.transformer.ln_f(x[:, -1]))  # (B, V): after the newest token
+        new = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
+        out = torch.cat([out, new], dim=1)
+        start += x.size(1)
+    return out
