@@ -30,6 +30,7 @@ import copy
 import inspect
 import io
 import os
+import sys
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -243,12 +244,32 @@ def _autograde_environment():
                 os.environ[name] = value
 
 
+def _private_helpers(answer) -> list:
+    """The private functions (``_name``) of ``answer``'s module that its source names, and those theirs name.
+
+    Several known-wrong answers can differ in one detail of the same code: they share it as such a
+    helper, which goes into the notebook's namespace with them, as a student's cell would define it.
+    """
+    module = sys.modules[answer.__module__]
+    found, todo = [], [answer]
+    while todo:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(todo.pop())))
+        for name in sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}):
+            helper = getattr(module, name, None)
+            if (name.startswith("_") and inspect.isfunction(helper) and helper.__module__ == module.__name__
+                    and helper not in found):
+                found.append(helper)
+                todo.append(helper)
+    return found
+
+
 def _put_answer(namespace: dict, wrong: Wrong) -> None:
-    """Replace the student's ``wrong.target`` in ``namespace`` by the wrong answer."""
+    """Replace the student's ``wrong.target`` in ``namespace`` by the wrong answer (with the helpers it calls)."""
     answer = wrong.answer
     if inspect.isfunction(answer) or inspect.isclass(answer):
-        source = textwrap.dedent(inspect.getsource(answer))
-        exec(compile(source, f"wrong:{wrong.label}", "exec"), namespace)
+        for code in [*_private_helpers(answer), answer]:
+            source = textwrap.dedent(inspect.getsource(code))
+            exec(compile(source, f"wrong:{wrong.label}", "exec"), namespace)
         namespace[wrong.target] = namespace[answer.__name__]
     else:
         namespace[wrong.target] = answer

@@ -946,38 +946,15 @@ def load_copies_buffers(model, hf_state_dict):
 
 
 @torch.no_grad()
-def cached_position_zero(model, idx, max_new_tokens):
-    """Gives each new token the position embedding of position 0 (positions restart at every step)."""
-    cache = {}
-    out, new = idx, idx
-    for _ in range(max_new_tokens):
-        x = model.transformer.wte(new) + model.transformer.wpe(torch.arange(new.size(1)))
-        for layer, block in enumerate(model.transformer.h):
-            attn, h = block.attn, block.ln_1(x)
-            B, T_new, C = h.shape
-            hs = C // attn.n_head
-            q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in attn.c_attn(h).split(C, dim=2))
-            if layer in cache:
-                k, v = torch.cat([cache[layer][0], k], dim=2), torch.cat([cache[layer][1], v], dim=2)
-            cache[layer] = (k, v)
-            P = k.size(2) - T_new
-            att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~attn.mask[P:P + T_new, :P + T_new], float("-inf"))
-            y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T_new, C)
-            x = x + attn.c_proj(y)
-            x = x + block.mlp(block.ln_2(x))
-        new = model.lm_head(model.transformer.ln_f(x[:, -1])).argmax(-1, keepdim=True)
-        out = torch.cat([out, new], dim=1)
-    return out
-
-
-@torch.no_grad()
-def cached_position_off_by_one(model, idx, max_new_tokens):
-    """Gives the new token at index t the position embedding of t + 1."""
-    cache = {}
+def _decode_with_cache(model, idx, max_new_tokens, cache, first_position=lambda start, step: start, keep=True,
+                       masked=True):
+    """Greedy decoding with a key/value cache, as the reference does, where each case below changes one thing:
+    ``first_position(start, step)`` is the position given to a step's first new token (right: ``start``),
+    ``keep=False`` never stores keys and values, ``masked=False`` leaves out the causal mask."""
     out, new, start = idx, idx, 0
     for step in range(max_new_tokens):
-        pos = torch.arange(start, start + new.size(1)) + (1 if step else 0)
-        x = model.transformer.wte(new) + model.transformer.wpe(pos)
+        first = first_position(start, step)
+        x = model.transformer.wte(new) + model.transformer.wpe(torch.arange(first, first + new.size(1)))
         for layer, block in enumerate(model.transformer.h):
             attn, h = block.attn, block.ln_1(x)
             B, T_new, C = h.shape
@@ -985,9 +962,12 @@ def cached_position_off_by_one(model, idx, max_new_tokens):
             q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in attn.c_attn(h).split(C, dim=2))
             if layer in cache:
                 k, v = torch.cat([cache[layer][0], k], dim=2), torch.cat([cache[layer][1], v], dim=2)
-            cache[layer] = (k, v)
+            if keep:
+                cache[layer] = (k, v)
             P = k.size(2) - T_new
-            att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~attn.mask[P:P + T_new, :P + T_new], float("-inf"))
+            att = q @ k.transpose(-2, -1) / math.sqrt(hs)
+            if masked:
+                att = att.masked_fill(~attn.mask[P:P + T_new, :P + T_new], float("-inf"))
             y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T_new, C)
             x = x + attn.c_proj(y)
             x = x + block.mlp(block.ln_2(x))
@@ -997,74 +977,30 @@ def cached_position_off_by_one(model, idx, max_new_tokens):
     return out
 
 
-@torch.no_grad()
+def cached_position_zero(model, idx, max_new_tokens):
+    """Gives each new token the position embedding of position 0 (positions restart at every step)."""
+    return _decode_with_cache(model, idx, max_new_tokens, {}, first_position=lambda start, step: 0)
+
+
+def cached_position_off_by_one(model, idx, max_new_tokens):
+    """Gives the new token at index t the position embedding of t + 1."""
+    return _decode_with_cache(model, idx, max_new_tokens, {},
+                              first_position=lambda start, step: start + (1 if step else 0))
+
+
 def cached_forgets_the_cache(model, idx, max_new_tokens):
     """Runs only the new token but never keeps keys and values: after the prompt each token attends to itself alone."""
-    out, new, start = idx, idx, 0
-    for _ in range(max_new_tokens):
-        x = model.transformer.wte(new) + model.transformer.wpe(torch.arange(start, start + new.size(1)))
-        for block in model.transformer.h:
-            attn, h = block.attn, block.ln_1(x)
-            B, T_new, C = h.shape
-            hs = C // attn.n_head
-            q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in attn.c_attn(h).split(C, dim=2))
-            att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~attn.mask[:T_new, :T_new], float("-inf"))
-            y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T_new, C)
-            x = x + attn.c_proj(y)
-            x = x + block.mlp(block.ln_2(x))
-        new = model.lm_head(model.transformer.ln_f(x[:, -1])).argmax(-1, keepdim=True)
-        out = torch.cat([out, new], dim=1)
-        start += x.size(1)
-    return out
+    return _decode_with_cache(model, idx, max_new_tokens, {}, keep=False)
 
 
-@torch.no_grad()
 def cached_prefill_unmasked(model, idx, max_new_tokens):
     """Never masks: in the prefill every prompt token sees the whole prompt, its future included."""
-    cache = {}
-    out, new, start = idx, idx, 0
-    for _ in range(max_new_tokens):
-        x = model.transformer.wte(new) + model.transformer.wpe(torch.arange(start, start + new.size(1)))
-        for layer, block in enumerate(model.transformer.h):
-            attn, h = block.attn, block.ln_1(x)
-            B, T_new, C = h.shape
-            hs = C // attn.n_head
-            q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in attn.c_attn(h).split(C, dim=2))
-            if layer in cache:
-                k, v = torch.cat([cache[layer][0], k], dim=2), torch.cat([cache[layer][1], v], dim=2)
-            cache[layer] = (k, v)
-            y = (F.softmax(q @ k.transpose(-2, -1) / math.sqrt(hs), dim=-1) @ v).transpose(1, 2).contiguous().view(B, T_new, C)
-            x = x + attn.c_proj(y)
-            x = x + block.mlp(block.ln_2(x))
-        new = model.lm_head(model.transformer.ln_f(x[:, -1])).argmax(-1, keepdim=True)
-        out = torch.cat([out, new], dim=1)
-        start += x.size(1)
-    return out
+    return _decode_with_cache(model, idx, max_new_tokens, {}, masked=False)
 
 
-@torch.no_grad()
 def cached_shared_default_cache(model, idx, max_new_tokens, cache={}):  # noqa: B006 - the mistake this case shows
     """Keeps the cache in a mutable default argument: the next call starts from the last call's keys and values."""
-    out, new, start = idx, idx, 0
-    for _ in range(max_new_tokens):
-        x = model.transformer.wte(new) + model.transformer.wpe(torch.arange(start, start + new.size(1)))
-        for layer, block in enumerate(model.transformer.h):
-            attn, h = block.attn, block.ln_1(x)
-            B, T_new, C = h.shape
-            hs = C // attn.n_head
-            q, k, v = (t.view(B, T_new, attn.n_head, hs).transpose(1, 2) for t in attn.c_attn(h).split(C, dim=2))
-            if layer in cache:
-                k, v = torch.cat([cache[layer][0], k], dim=2), torch.cat([cache[layer][1], v], dim=2)
-            cache[layer] = (k, v)
-            P = k.size(2) - T_new
-            att = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(~attn.mask[P:P + T_new, :P + T_new], float("-inf"))
-            y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T_new, C)
-            x = x + attn.c_proj(y)
-            x = x + block.mlp(block.ln_2(x))
-        new = model.lm_head(model.transformer.ln_f(x[:, -1])).argmax(-1, keepdim=True)
-        out = torch.cat([out, new], dim=1)
-        start += x.size(1)
-    return out
+    return _decode_with_cache(model, idx, max_new_tokens, cache)
 
 
 def cached_recomputes(model, idx, max_new_tokens):
