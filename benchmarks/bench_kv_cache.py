@@ -16,26 +16,20 @@ assertions on timings: the figures go into the notebook's prose.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
+from tfscourse import gpt_extras
 from tfscourse.gpt_training import PRESETS, pick_device
 from tfscourse.unlocked.gpt import GPT, GPTConfig, generate_cached
 
 
 def best_rate(fn, n_tokens: int, device: torch.device, repeats: int):
     """(output, best tokens/s over ``repeats`` timed calls after one warm-up call)."""
-    out = fn()
-    best = 0.0
+    out, best = fn(), 0.0
     for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        out = fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        best = max(best, n_tokens / (time.perf_counter() - start))
+        out, rate = gpt_extras.tokens_per_second(fn, n_tokens, device)
+        best = max(best, rate)
     return out, best
 
 
