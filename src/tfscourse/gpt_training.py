@@ -195,9 +195,7 @@ def make_sgd(model: nn.Module, lr: float) -> torch.optim.SGD:
 
 def make_test_scaler(scale: float | None):
     """A real ``GradScaler`` that scales on the CPU by the constant ``scale`` (it never grows within a test);
-    ``None``: a disabled one, as ``train`` uses on CPUs and bf16 GPUs. Needs torch >= 2.3."""
-    if not hasattr(torch.amp, "GradScaler"):
-        raise RuntimeError("this check needs torch >= 2.3 (torch.amp.GradScaler on the CPU)")
+    ``None``: a disabled one, as ``train`` uses on CPUs and bf16 GPUs."""
     if scale is None:
         return torch.amp.GradScaler("cpu", enabled=False)
     return torch.amp.GradScaler("cpu", init_scale=float(scale), growth_interval=10**9)
