@@ -1085,8 +1085,6 @@ plt.show()
 # runs on a busy 2-core machine.
 
 # %% nbgrader={"grade": false, "grade_id": "curve_run", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import statistics
-
 start = time.perf_counter()
 curve = ft.learning_curve(pretrained, topic_data, experiment, {m: s.lr for m, s in summary.items()}, known=summary)
 print(f"test accuracy, mean ± sd over seeds {list(experiment.finetune_seeds)} ({time.perf_counter() - start:.0f} s)")
@@ -1095,8 +1093,7 @@ print(ft.curve_table(curve))
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for method, row in curve.items():
     counts = list(row)
-    means = [sum(row[k]) / len(row[k]) for k in counts]
-    sds = [statistics.stdev(row[k]) if len(row[k]) > 1 else 0.0 for k in counts]
+    means, sds = zip(*(ft.mean_sd(row[k]) for k in counts))
     ax.errorbar(counts, means, yerr=sds, marker="x" if method == "no pre-training" else "o", capsize=4, label=method)
 ax.axhline(1 / len(topic_data.labels), color="gray", linestyle="--", label="chance")
 ax.set(xscale="log", xticks=list(experiment.curve_counts), xticklabels=[str(k) for k in experiment.curve_counts],

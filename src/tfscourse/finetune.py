@@ -562,13 +562,12 @@ class MethodSummary:
 
     @property
     def mean(self) -> float:
-        return sum(self.test_accuracies) / len(self.test_accuracies)
+        return mean_sd(self.test_accuracies)[0]
 
     @property
     def sd(self) -> float:
         """Sample standard deviation over the seeds (0 for one seed)."""
-        a = self.test_accuracies
-        return 0.0 if len(a) < 2 else math.sqrt(sum((x - self.mean) ** 2 for x in a) / (len(a) - 1))
+        return mean_sd(self.test_accuracies)[1]
 
 
 def compare_methods(pretrained: GPT, data: TopicData, cfg: ExperimentConfig, *, count: Callable[[nn.Module], int],
@@ -647,7 +646,8 @@ def learning_curve(pretrained: GPT, data: TopicData, cfg: ExperimentConfig, lrs:
     return curve
 
 
-def _mean_sd(a: list[float]) -> tuple[float, float]:
+def mean_sd(a: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation of ``a`` (0 for a single value): what the tables and error bars show."""
     m = sum(a) / len(a)
     return m, (0.0 if len(a) < 2 else math.sqrt(sum((x - m) ** 2 for x in a) / (len(a) - 1)))
 
@@ -657,7 +657,7 @@ def curve_table(curve: dict[str, dict[int, list[float]]], header: bool = True) -
     counts = list(next(iter(curve.values())))
     lines = [f"{'per topic':>16} | " + " | ".join(f"{k:>13d}" for k in counts)] if header else []
     for method, row in curve.items():
-        lines.append(f"{method:>16} | " + " | ".join("{:.3f} ± {:.3f}".format(*_mean_sd(row[k])) for k in counts))
+        lines.append(f"{method:>16} | " + " | ".join("{:.3f} ± {:.3f}".format(*mean_sd(row[k])) for k in counts))
     return "\n".join(lines)
 
 
